@@ -1,0 +1,86 @@
+"""The composition root: builds the hub's services from settings, once per process.
+
+The CLI, the API server and the dispatcher all start here, so every process wires the same
+parts in the same way: settings -> engine (schema checked) -> key ring (checked against the
+database) -> services. Services never build each other; they receive what they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub import db
+from hub.config import Settings
+
+if TYPE_CHECKING:
+    from hub.crypto import KeyRing
+    from hub.secrets.store import SecretStore
+    from hub.tenants import TenantService
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock; everything else receives a clock so tests can pass their own."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Hub:
+    """Every service of one hub process, built lazily from one `Settings`."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock = utc_now
+    _extra: dict[str, object] = field(default_factory=dict)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return db.make_sessionmaker(self.engine)
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        from hub.secrets.store import open_keyring
+
+        return open_keyring(self.engine, self.settings)
+
+    @cached_property
+    def tenants(self) -> TenantService:
+        from hub.tenants import TenantService
+
+        return TenantService(self.sessions, clock=self.clock)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        from hub.secrets.store import SecretStore
+
+        return SecretStore(
+            self.sessions, self.keyring, self.settings, clock=self.clock,
+            references=self._reference_finder(),
+        )
+
+    def _reference_finder(self):  # type: ignore[no-untyped-def]
+        try:
+            from hub.references import find_references
+        except ImportError:  # the automations part is not installed yet
+            return None
+        return find_references
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_hub(settings: Settings, *, clock: Clock = utc_now, check_schema: bool = True) -> Hub:
+    """Connect to the configured database and refuse to go on if its schema is behind."""
+    settings.ensure_home()
+    engine = db.make_engine(settings.effective_database_url)
+    if check_schema:
+        db.require_current_schema(engine)
+    return Hub(settings=settings, engine=engine, clock=clock)
