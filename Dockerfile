@@ -7,7 +7,7 @@ COPY hub ./hub
 COPY workers ./workers
 COPY sinks ./sinks
 RUN pip install --no-cache-dir . \
- && useradd --system --home-dir /var/lib/hub --create-home hub
+ && useradd --system --uid 10001 --home-dir /var/lib/hub --create-home hub
 USER hub
 EXPOSE 8000
 CMD ["hubctl", "serve", "--host", "0.0.0.0", "--port", "8000"]
