@@ -8,7 +8,7 @@ database) -> services. Services never build each other; they receive what they n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -20,9 +20,12 @@ from hub import db
 from hub.config import Settings
 
 if TYPE_CHECKING:
+    from hub.automations.service import AutomationService
     from hub.crypto import KeyRing
+    from hub.events import EventService
     from hub.secrets.store import SecretStore
     from hub.tenants import TenantService
+    from hub.tokens import TokenService
 
 Clock = Callable[[], datetime]
 
@@ -39,7 +42,6 @@ class Hub:
     settings: Settings
     engine: Engine
     clock: Clock = utc_now
-    _extra: dict[str, object] = field(default_factory=dict)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -61,17 +63,30 @@ class Hub:
     def secrets(self) -> SecretStore:
         from hub.secrets.store import SecretStore
 
+        from hub.references import find_references
+
         return SecretStore(
             self.sessions, self.keyring, self.settings, clock=self.clock,
-            references=self._reference_finder(),
+            references=find_references,
         )
 
-    def _reference_finder(self):  # type: ignore[no-untyped-def]
-        try:
-            from hub.references import find_references
-        except ImportError:  # the automations part is not installed yet
-            return None
-        return find_references
+    @cached_property
+    def tokens(self) -> TokenService:
+        from hub.tokens import TokenService
+
+        return TokenService(self.sessions, clock=self.clock)
+
+    @cached_property
+    def automations(self) -> AutomationService:
+        from hub.automations.service import AutomationService
+
+        return AutomationService(self.sessions, clock=self.clock)
+
+    @cached_property
+    def events(self) -> EventService:
+        from hub.events import EventService
+
+        return EventService(self.sessions, self.automations, clock=self.clock)
 
     def close(self) -> None:
         self.engine.dispose()

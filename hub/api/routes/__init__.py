@@ -1,0 +1,1 @@
+"""The API's resources, one module each, each exposing a `router` (see `hub.api.app`)."""
