@@ -28,7 +28,10 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * MIB
 
 #: One module per resource under `hub.api.routes`, each with a `router`.
-ROUTE_MODULES = ("health", "tokens", "secrets", "audit")
+ROUTE_MODULES = (
+    "health", "tokens", "secrets", "audit", "event_types", "actions", "automations", "events",
+    "executions", "sinks", "hooks",
+)
 
 
 def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
