@@ -64,10 +64,14 @@ class Hub:
         from hub.secrets.store import SecretStore
 
         from hub.references import find_references
+        from hub.secrets.store import open_keyring
 
         return SecretStore(
             self.sessions, self.keyring, self.settings, clock=self.clock,
             references=find_references,
+            # After `hubctl keys rotate`, a long-running process re-reads the ring instead
+            # of failing on values rewrapped under the new key.
+            reload_keyring=lambda: open_keyring(self.engine, self.settings),
         )
 
     @cached_property

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub import db
 from hub.automations import AutomationService
+from hub.secret_value import SecretValue
 
 TABLES = ("event_types", "actions", "automations", "secret_references")
 
@@ -83,18 +84,15 @@ def rows(sessions: sessionmaker[Session], model: type) -> list[object]:
 
 
 @pytest.fixture
-def make_secret(sessions: sessionmaker[Session]) -> Callable[..., None]:
-    """Store a secret `key` in tenant `tenant` (its value is irrelevant to these tests)."""
+def make_secret(sessions: sessionmaker[Session], clock: SteppingClock) -> Callable[..., None]:
+    """Store a secret `key` in tenant `tenant` through the real store (value irrelevant)."""
+    from hub.config import Settings
+    from hub.crypto import KeyRing
+    from hub.secrets.store import SecretStore
+
+    store = SecretStore(sessions, KeyRing([KeyRing.generate()]), Settings(), clock=clock)
 
     def make(tenant: str, key: str) -> None:
-        import uuid
-
-        from hub.secrets.models import Secret
-
-        from hub.tenants import tenant_id_of
-
-        with db.transaction(sessions) as session:
-            session.add(Secret(id=str(uuid.uuid4()), tenant_id=tenant_id_of(session, tenant),
-                               key=key))
+        store.create(tenant, key, SecretValue("irrelevant-value-123"), actor="test")
 
     return make
