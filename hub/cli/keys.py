@@ -25,6 +25,7 @@ from hub.config import Settings, load_settings
 from hub.crypto import KeyRing
 from hub.errors import HubError
 from hub.keyfiles import master_key_source, save_master_keyring
+from hub.sealing import TransportKeys
 from hub.secrets import rotation
 from hub.secrets.keyring_checks import open_keyring, verify_or_record_check
 
@@ -42,13 +43,17 @@ def _fail(exc: HubError) -> None:
 @keys_app.command("generate")
 def generate(
     key_id: Annotated[str | None, typer.Option("--id", help="The key's id.")] = None,
+    transport: Annotated[bool, typer.Option(
+        "--transport", help="A transport key (HUB_TRANSPORT_KEY) instead of a master key.")
+    ] = False,
 ) -> None:
-    """Print a new random master key ring entry, `id:base64url`, for HUB_MASTER_KEY."""
+    """Print a new random key entry, `id:base64url`, for HUB_MASTER_KEY (or the transport)."""
+    ring_type = TransportKeys if transport else KeyRing
     try:
-        key = KeyRing.generate(key_id)
+        key = ring_type.generate(key_id)
     except HubError as exc:
         _fail(exc)
-    typer.echo(KeyRing([key]).serialize())
+    typer.echo(ring_type([key]).serialize())
     typer.echo("Keep it secret and backed up: losing it loses every secret.", err=True)
 
 
