@@ -1,0 +1,527 @@
+"""Resolve, seal, send: the hub's main job, plus what it does with the outcomes.
+
+The dispatcher sweeps the outbox (executions `queued` or `retrying` whose time has come).
+For each it merges the Event Type's and the Action's parameters, renders templates, resolves
+every `SECRET` parameter to its highest ACTIVE version (local tenant, then umbrella), records
+`key@version` on the new attempt, seals the values for the worker (bound to execution id and
+attempt, with an expiry) and sends the Celery task with an `argsrepr`/`kwargsrepr` that names
+keys only. An execution stays `queued` until a send succeeds, so events accepted while the
+broker is down go out when it returns.
+
+Workers never retry by themselves. They report outcomes on `hub.outcomes`; `record_outcomes`
+stores them in one transaction (the caller acknowledges the messages after it returns).
+A retryable failure schedules attempt n+1 after the action's exponential backoff, and that
+attempt goes through the sweep again, so a rotated secret is picked up. A running attempt
+that outlives its deadline without an outcome is lost and sent again; lost too often, dead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from hub.broker import DELIVERY_QUEUE, DELIVERY_TASK, MAX_TASK_SECONDS
+from hub.db import transaction
+from hub.errors import HubError, InvalidInput, NotFound
+from hub.executions import (
+    AFTER_LOSS,
+    ATTEMPT_FINAL,
+    DEAD,
+    FAILED,
+    FIRST,
+    LOST,
+    PENDING,
+    RETRY,
+    RETRYING,
+    RUNNING,
+    SENT,
+    STARTED,
+    SUCCEEDED,
+    Attempt,
+    AttemptSecret,
+    Execution,
+)
+from hub.logging import get_scrubber
+from hub.parameters import render_parameters
+from hub.sealing import TransportKeys, seal
+from hub.tenants import Tenant
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from hub.automations.service import AutomationService
+    from hub.secrets.store import Resolved, SecretStore
+
+logger = logging.getLogger("hub.dispatch")
+
+Clock = Callable[[], datetime]
+
+MAX_BACKOFF = timedelta(hours=6)
+#: How long an execution the broker refused waits before the next try.
+_PAUSE = timedelta(seconds=1)
+MAX_ERROR_CHARS = 2000
+
+
+class Sender(Protocol):
+    """Puts one sealed delivery on the broker; raises when the broker cannot take it."""
+
+    def send(self, envelope: Mapping[str, Any], *, kwargsrepr: str, timeout: float) -> None: ...
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Hold one broker connection for the sends inside the block."""
+        ...
+
+
+class CelerySender:
+    """Sends `hub.deliver` tasks through a Celery app (see `hub.broker.make_celery`)."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+        self._producer: Any = None
+
+    @contextmanager
+    def batch(self) -> Iterator[object]:
+        with self.app.producer_or_acquire() as producer:
+            self._producer = producer
+            try:
+                yield producer
+            finally:
+                self._producer = None
+
+    def send(self, envelope: Mapping[str, Any], *, kwargsrepr: str, timeout: float) -> None:
+        self.app.send_task(
+            DELIVERY_TASK, kwargs={"envelope": dict(envelope)}, queue=DELIVERY_QUEUE,
+            producer=self._producer,
+            argsrepr="()", kwargsrepr=kwargsrepr,
+            # Backstops for a sink that ignores Delivery.timeout: soft raises in the task,
+            # hard kills the pool process (the attempt is then lost and sent again).
+            soft_time_limit=timeout + 2, time_limit=timeout + 15,
+            ignore_result=True,
+            # Fail fast when the broker is down: the execution stays queued in the outbox.
+            retry=True, retry_policy={"max_retries": 1, "interval_start": 0.1,
+                                      "interval_step": 0.2, "interval_max": 0.3},
+        )
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    """Claimed but not sent (the broker refused): they stay in the outbox."""
+
+
+@dataclass(eq=False)
+class _Job:
+    """One claimed execution on its way out."""
+
+    execution: Execution
+    number: int
+    tenant_name: str
+    plan: Any = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    resolved: dict[str, Resolved] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Dispatcher:
+    """Sweeps the outbox, records outcomes, schedules retries and catches lost attempts."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, secrets: SecretStore,
+                 automations: AutomationService, keys: TransportKeys, sender: Sender,
+                 seal_ttl: timedelta,
+                 clock: Clock, batch_size: int = 200, lease: timedelta = timedelta(seconds=60),
+                 lost_grace: timedelta = timedelta(seconds=30),
+                 start_allowance: timedelta = timedelta(minutes=10), max_lost: int = 3) -> None:
+        self.sessions = sessions
+        self.secrets = secrets
+        self.automations = automations
+        self.keys = keys
+        self.sender = sender
+        self.seal_ttl = seal_ttl
+        self.clock = clock
+        self.batch_size = batch_size
+        self.lease = lease
+        self.lost_grace = lost_grace
+        self.start_allowance = start_allowance
+        self.max_lost = max_lost
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def sweep(self) -> SweepReport:
+        """Send every due execution (one batch); return what happened."""
+        jobs = self._claim()
+        if not jobs:
+            return SweepReport()
+        self._resolve(jobs)
+        sent: list[_Job] = []
+        deferred: list[_Job] = []
+        try:
+            with self.sender.batch():
+                self._send_all(jobs, sent, deferred)
+        except Exception as exc:  # the broker connection itself failed
+            logger.warning("cannot reach the broker (%s)", type(exc).__name__)
+            handled = {id(job) for job in (*sent, *deferred)}
+            deferred.extend(j for j in jobs if j.error is None and id(j) not in handled)
+        self._record_sends(jobs, deferred)
+        failed = sum(1 for job in jobs if job.error is not None)
+        return SweepReport(sent=len(sent), failed=failed, deferred=len(deferred))
+
+    def _send_all(self, jobs: Sequence[_Job], sent: list[_Job], deferred: list[_Job]) -> None:
+        for job in jobs:
+            if job.error is not None:
+                continue
+            if deferred:  # the broker refused one already; don't hammer it
+                deferred.append(job)
+                continue
+            try:
+                self._send(job)
+                sent.append(job)
+            except Exception as exc:
+                logger.warning("could not send a delivery (%s); %d execution(s) stay queued",
+                               type(exc).__name__, len(jobs) - len(sent))
+                deferred.append(job)
+
+    def _claim(self) -> list[_Job]:
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            executions = session.scalars(
+                select(Execution)
+                .where(Execution.status.in_(PENDING), Execution.next_attempt_at <= now,
+                       (Execution.claimed_until.is_(None)) | (Execution.claimed_until < now))
+                .order_by(Execution.next_attempt_at)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+                .options(selectinload(Execution.event))
+            ).all()
+            names: dict[str, str] = {}
+            plans: dict[tuple[str, str | None], Any] = {}
+            jobs = []
+            for execution in executions:
+                execution.claimed_until = now + self.lease
+                if execution.tenant_id not in names:
+                    tenant = session.get(Tenant, execution.tenant_id)
+                    names[execution.tenant_id] = tenant.name if tenant else execution.tenant_id
+                job = _Job(execution, execution.attempt + 1, names[execution.tenant_id])
+                self._prepare(session, job, plans)
+                jobs.append(job)
+            return jobs
+
+    def _prepare(self, session: Session, job: _Job,
+                 plans: dict[tuple[str, str | None], Any]) -> None:
+        """Load the delivery plan (once per action in a sweep) and render the parameters."""
+        execution = job.execution
+        event = execution.event
+        try:
+            which = (execution.action_id, event.event_type_id)
+            if which not in plans:
+                plans[which] = self.automations.delivery_plan(session, *which)
+            job.plan = plans[which]
+            rendered = render_parameters(
+                job.plan.parameters, payload=event.payload,
+                event={"id": event.id, "type": event.event_type,
+                       "received_at": event.received_at.isoformat()},
+            )
+            job.parameters = dict(rendered)
+        except HubError as exc:
+            job.error = f"cannot prepare action {execution.action_name!r}: {exc.message}"
+
+    def _resolve(self, jobs: Sequence[_Job]) -> None:
+        """Resolve every job's secrets, one store call per tenant when all keys exist."""
+        by_tenant: dict[str, list[_Job]] = {}
+        for job in jobs:
+            if job.error is None and job.plan.secret_params:
+                by_tenant.setdefault(job.execution.tenant_id, []).append(job)
+        scrubber = get_scrubber()
+        for tenant_id, tenant_jobs in by_tenant.items():
+            keys = sorted({k for job in tenant_jobs for k in job.plan.secret_params.values()})
+            try:
+                found = self.secrets.resolve_many(tenant_id, keys)
+            except NotFound:
+                found = self._resolve_each(tenant_id, keys)
+            for resolved in found.values():
+                # This process holds the value now; make sure no log line of it shows it.
+                with contextlib.suppress(InvalidInput):  # shorter than anything maskable
+                    scrubber.add(resolved.value.reveal(), label=resolved.key,
+                                 ttl=2 * self.seal_ttl.total_seconds())
+            for job in tenant_jobs:
+                self._assign(job, found)
+
+    def _resolve_each(self, tenant_id: str, keys: Iterable[str]) -> dict[str, Resolved]:
+        found = {}
+        for key in keys:
+            try:
+                found.update(self.secrets.resolve_many(tenant_id, [key]))
+            except NotFound:
+                continue
+        return found
+
+    @staticmethod
+    def _assign(job: _Job, found: Mapping[str, Resolved]) -> None:
+        for parameter, key in sorted(job.plan.secret_params.items()):
+            if key not in found:
+                kind, owner = job.plan.owners.get(parameter, ("action", job.execution.action_name))
+                job.error = (f"secret {key!r} not found for parameter {parameter!r} of "
+                             f"{kind.replace('_', ' ')} {owner!r} in tenant {job.tenant_name!r}")
+                job.resolved = {}
+                return
+            job.resolved[parameter] = found[key]
+
+    def _send(self, job: _Job) -> None:
+        execution, plan = job.execution, job.plan
+        timeout = min(float(plan.timeout), float(MAX_TASK_SECONDS))
+        sealed = None
+        if job.resolved:
+            sealed = seal({p: r.value for p, r in job.resolved.items()}, keys=self.keys,
+                          execution_id=execution.id, attempt=job.number,
+                          expires_at=self.clock() + self.seal_ttl)
+        envelope = {
+            "execution_id": execution.id, "event_id": execution.event_id,
+            "event_type": execution.event.event_type, "attempt": job.number,
+            "idempotency_key": execution.idempotency_key, "sink": plan.sink,
+            "timeout": timeout, "payload": execution.event.payload,
+            "parameters": job.parameters, "sealed": sealed,
+        }
+        # Names only: Celery logs and monitors this text instead of the arguments.
+        kwargsrepr = repr({"envelope": {
+            "execution_id": execution.id, "attempt": job.number, "sink": plan.sink,
+            "secrets": sorted(job.resolved)}})
+        self.sender.send(envelope, kwargsrepr=kwargsrepr, timeout=timeout)
+
+    def _record_sends(self, jobs: Sequence[_Job], deferred: Sequence[_Job]) -> None:
+        """One transaction for the whole batch, in bulk statements: the new attempts with
+        their `key@version` rows, and each execution's new state."""
+        now = self.clock()
+        later = {id(job) for job in deferred}
+        waiting, failed, running, attempts = [], [], [], []
+        for job in jobs:
+            execution = job.execution
+            if id(job) in later:
+                waiting.append({"b_id": execution.id, "next_attempt_at": now + _PAUSE})
+                continue
+            attempts.append({
+                "execution_id": execution.id, "number": job.number,
+                "trigger": execution.next_trigger or FIRST, "actor": execution.next_actor,
+                "status": SENT if job.error is None else FAILED,
+                "sent_at": now if job.error is None else None,
+                "finished_at": None if job.error is None else now, "error": job.error})
+            if job.error is not None:
+                failed.append({"b_id": execution.id, "attempt": job.number,
+                               "error": job.error})
+                continue
+            timeout = min(float(job.plan.timeout), float(MAX_TASK_SECONDS))
+            running.append({
+                "b_id": execution.id, "attempt": job.number, "timeout_seconds": timeout,
+                "max_tries": int(job.plan.retry_attempts),
+                "backoff_seconds": _seconds(job.plan.retry_backoff),
+                "deadline_at": now + self.start_allowance + self.lost_grace
+                + timedelta(seconds=timeout)})
+        table = cast(Table, Execution.__table__)
+        by_id = table.c.id == bindparam("b_id")
+        released = {"claimed_until": None, "updated_at": now}
+        sent = {**released, "next_attempt_at": None, "next_actor": None}
+        with transaction(self.sessions) as session:
+            if attempts:
+                ids = dict(session.execute(
+                    insert(Attempt).returning(Attempt.execution_id, Attempt.id,
+                                              sort_by_parameter_order=True), attempts).all())
+                uses = [_use(job, ids[job.execution.id], parameter, resolved, now)
+                        for job in jobs if job.execution.id in ids
+                        for parameter, resolved in sorted(job.resolved.items())]
+                if uses:
+                    session.execute(insert(AttemptSecret), uses)
+            if waiting:
+                session.execute(update(table).where(by_id).values(released), waiting)
+            if failed:
+                session.execute(update(table).where(by_id).values(
+                    **sent, status=FAILED, finished_at=now, deadline_at=None), failed)
+            if running:
+                session.execute(update(table).where(by_id).values(
+                    **sent, status=RUNNING, error=None), running)
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def record_outcomes(self, outcomes: Sequence[Mapping[str, Any]]) -> int:
+        """Store worker outcomes in one transaction; returns how many changed something.
+        Outcomes for an attempt that is not the execution's latest, or already final, are
+        ignored (a redelivered message, or a late worker after a loss)."""
+        now = self.clock()
+        valid = [o for o in outcomes if _well_formed(o)]
+        if len(valid) < len(outcomes):
+            logger.warning("ignored %d malformed outcome message(s)", len(outcomes) - len(valid))
+        if not valid:
+            return 0
+        ids = sorted({str(o["execution_id"]) for o in valid})
+        applied = 0
+        with transaction(self.sessions) as session:
+            executions = {e.id: e for e in session.scalars(
+                select(Execution).where(Execution.id.in_(ids)).with_for_update())}
+            attempts = {a.execution_id: a for a in session.scalars(
+                select(Attempt).join(Execution, and_(Attempt.execution_id == Execution.id,
+                                                     Attempt.number == Execution.attempt))
+                .where(Execution.id.in_(ids)))}
+            for outcome in valid:
+                execution = executions.get(str(outcome["execution_id"]))
+                attempt = attempts.get(str(outcome["execution_id"]))
+                if execution is not None and attempt is not None:
+                    applied += self._apply(execution, attempt, outcome, now)
+        return applied
+
+    def _apply(self, execution: Execution, attempt: Attempt, outcome: Mapping[str, Any],
+               now: datetime) -> bool:
+        number, status = int(outcome["attempt"]), str(outcome["status"])
+        if (status not in OUTCOME_STATUSES or execution.attempt != number
+                or execution.status != RUNNING or attempt.status in ATTEMPT_FINAL):
+            return False
+        scrub = get_scrubber().scrub
+        started = _when(outcome.get("started_at")) or now
+        finished = _when(outcome.get("finished_at")) or now
+        error = outcome.get("error")
+        error = scrub(str(error))[:MAX_ERROR_CHARS] if error else None
+        execution.updated_at = now
+        if status == STARTED_MESSAGE:
+            attempt.status = STARTED
+            attempt.started_at = started
+            execution.deadline_at = (now + self.lost_grace
+                                     + timedelta(seconds=execution.timeout_seconds or 0))
+            return True
+        attempt.started_at = attempt.started_at or started
+        attempt.finished_at = finished
+        attempt.error = error
+        if status == SUCCEEDED:
+            attempt.status = SUCCEEDED
+            summary = outcome.get("summary")
+            attempt.summary = scrub(str(summary))[:MAX_ERROR_CHARS] if summary else None
+            attempt.details = _scrub_json(outcome.get("details"))
+            execution.result_summary = attempt.summary
+            self._finish(execution, SUCCEEDED, now, error=None)
+        elif status == FAILED:
+            attempt.status = FAILED
+            self._finish(execution, FAILED, now, error=error)
+        else:  # RETRY_MESSAGE
+            attempt.status = RETRYING
+            self._schedule_retry(execution, now, error=error,
+                                 retry_after=outcome.get("retry_after"))
+        return True
+
+    def _schedule_retry(self, execution: Execution, now: datetime, *, error: str | None,
+                        retry_after: Any = None) -> None:
+        execution.retries_used += 1
+        if execution.retries_used >= (execution.max_tries or 1):
+            self._finish(execution, DEAD, now,
+                         error=f"retries exhausted after {execution.attempt} attempt(s): {error}")
+            return
+        delay = _backoff(execution.backoff_seconds or 0.0, execution.retries_used)
+        if isinstance(retry_after, int | float) and retry_after > 0:
+            delay = max(delay, timedelta(seconds=float(retry_after)))
+        execution.status = RETRYING
+        execution.error = error
+        execution.next_trigger = RETRY
+        execution.next_attempt_at = now + min(delay, MAX_BACKOFF)
+        execution.deadline_at = None
+
+    @staticmethod
+    def _finish(execution: Execution, status: str, now: datetime, *, error: str | None) -> None:
+        execution.status = status
+        execution.error = error
+        execution.finished_at = now
+        execution.deadline_at = None
+        execution.next_attempt_at = None
+
+    # -- lost attempts ---------------------------------------------------------------------
+
+    def reap_lost(self) -> int:
+        """Running attempts past their deadline with no outcome: send again, or give up."""
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            executions = session.scalars(
+                select(Execution)
+                .where(Execution.status == RUNNING, Execution.deadline_at < now)
+                .limit(self.batch_size).with_for_update(skip_locked=True)
+            ).all()
+            for execution in executions:
+                attempt = session.scalars(select(Attempt).where(
+                    Attempt.execution_id == execution.id,
+                    Attempt.number == execution.attempt)).one_or_none()
+                if attempt is not None:
+                    attempt.status = LOST
+                    attempt.finished_at = now
+                    attempt.error = "no outcome from a worker before the deadline"
+                execution.lost_count += 1
+                execution.updated_at = now
+                if execution.lost_count >= self.max_lost:
+                    self._finish(execution, DEAD, now, error=(
+                        f"lost {execution.lost_count} times: no worker reported an outcome"))
+                    continue
+                execution.status = RETRYING
+                execution.next_trigger = AFTER_LOSS
+                execution.next_attempt_at = now
+                execution.deadline_at = None
+            return len(executions)
+
+
+# Outcome message statuses (see workers.tasks; the hub does not import workers).
+STARTED_MESSAGE, RETRY_MESSAGE = "started", "retry"
+OUTCOME_STATUSES = (STARTED_MESSAGE, SUCCEEDED, FAILED, RETRY_MESSAGE)
+
+
+def _well_formed(outcome: object) -> bool:
+    if not isinstance(outcome, Mapping):
+        return False
+    try:
+        int(outcome["attempt"])
+        return isinstance(outcome["execution_id"], str) and isinstance(outcome["status"], str)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _use(job: _Job, attempt_id: int, parameter: str, resolved: Resolved,
+         now: datetime) -> dict[str, Any]:
+    return {"attempt_id": attempt_id, "execution_id": job.execution.id,
+            "tenant_id": job.execution.tenant_id, "parameter": parameter,
+            "secret_key": resolved.key, "version": int(resolved.version),
+            "source_tenant_id": _tenant_id(resolved), "at": now}
+
+
+def _backoff(base_seconds: float, retry: int) -> timedelta:
+    return timedelta(seconds=base_seconds * (2 ** max(0, retry - 1)))
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _tenant_id(resolved: Resolved) -> str:
+    return str(getattr(resolved, "tenant_id", None) or resolved.tenant)
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _scrub_json(value: Any) -> Any:
+    scrub = get_scrubber().scrub
+    if isinstance(value, str):
+        return scrub(value)[:MAX_ERROR_CHARS]
+    if isinstance(value, Mapping):
+        return {scrub(str(k)): _scrub_json(v) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return [_scrub_json(v) for v in value[:50]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
