@@ -51,8 +51,23 @@ def associated_data(*parts: str | int) -> bytes:
     return b"".join(out)
 
 
+class _HoldsKeyMaterial:
+    """Never pickled (key material stays in memory); immutable, so a copy is itself."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("key material is never pickled")
+
+    def __copy__(self) -> Self:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: object) -> Self:
+        return self
+
+
 @dataclass(frozen=True, repr=False)
-class MasterKey:
+class MasterKey(_HoldsKeyMaterial):
     """A named 256-bit AES key: a master KEK here, a transport key in `hub.sealing`."""
 
     id: str
@@ -78,17 +93,8 @@ class MasterKey:
     def __hash__(self) -> int:
         return hash(self.id)  # equal keys share an id; the material stays out of hashes
 
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("key material is never pickled")
 
-    def __copy__(self) -> Self:
-        return self  # immutable
-
-    def __deepcopy__(self, memo: object) -> Self:
-        return self
-
-
-class NamedKeys:
+class NamedKeys(_HoldsKeyMaterial):
     """An ordered set of named keys: the first one makes new blobs, all of them open old ones.
 
     The shared shape of the master `KeyRing` and `hub.sealing.TransportKeys`: parsing from a
@@ -186,15 +192,6 @@ class NamedKeys:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(ids={self.ids!r})"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("key material is never pickled")
-
-    def __copy__(self) -> Self:
-        return self  # immutable
-
-    def __deepcopy__(self, memo: object) -> Self:
-        return self
 
 
 @dataclass(frozen=True, repr=False)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import InvalidInput
+from hub.names import CHARACTERS, KEY_LENGTH, is_valid_name
 from hub.templates import check_template, render
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "MAX_PARAMETERS",
     "PARAMETER_TYPES",
     "ParameterSpec",
-    "is_valid_name",
     "looks_like_credential",
     "merge_parameters",
     "parameters_from_json",
@@ -44,9 +44,8 @@ PARAMETER_TYPES = (STRING, NUMBER, BOOLEAN, JSON, SECRET)
 MAX_PARAMETERS = 100
 MAX_VALUE_CHARS = 64 * 1024
 
-# The secret store's key syntax; parameter, event type, action and automation names follow it.
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
-KEY_RULE = "1 to 128 letters, digits, '_', '.' or '-', starting with a letter or '_'"
+# Parameter, event type, action and automation names follow the secret key rule of hub.names.
+KEY_RULE = f"1 to {KEY_LENGTH} {CHARACTERS}"
 
 # Well-known credential formats: vendors prefix their tokens precisely so they can be spotted.
 _CREDENTIAL_PREFIXES = (
@@ -73,11 +72,6 @@ class ParameterSpec:
     name: str
     type: str
     value: Any
-
-
-def is_valid_name(name: object) -> bool:
-    """True for a valid secret key (and so a valid parameter or definition name)."""
-    return isinstance(name, str) and _NAME.fullmatch(name) is not None
 
 
 def looks_like_credential(text: str) -> bool:

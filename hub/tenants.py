@@ -4,8 +4,9 @@ A tenant may name one umbrella tenant; it then sees the umbrella's secrets (and,
 the umbrella's umbrella's) unless it has a local key of the same name, which shadows them.
 Chains never loop: `set_umbrella` refuses a cycle and says which chain it would have made.
 
-Tenant ids are UUID strings like every other row id of the hub. Names follow the secret key
-syntax and may never look like an id, so `tenant_id_of` can take either without ambiguity.
+Tenant ids are UUID strings like every other row id of the hub. Names follow `hub.names` (at
+most `NAME_LENGTH` characters) and may never look like an id, so `tenant_id_of` can take
+either without ambiguity.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from hub import audit
 from hub.db import Base, UTCDateTime, transaction
 from hub.errors import Conflict, InvalidInput, NotFound
+from hub.names import CHARACTERS, is_valid_name, name_rule
 
 NAME_LENGTH = 64
-NAME_RULE = "letters, digits, '_', '.' or '-', starting with a letter or '_'"
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Longer chains than this are refused; it also bounds the recursive lookups.
 MAX_CHAIN = 16
@@ -52,10 +52,10 @@ class TenantInfo:
 def check_tenant_name(name: object) -> str:
     """`name` if it is a valid tenant name, else `InvalidInput` naming the rule."""
     if not isinstance(name, str) or not 0 < len(name) <= NAME_LENGTH:
-        raise InvalidInput(f"tenant name: 1 to {NAME_LENGTH} characters of {NAME_RULE}",
+        raise InvalidInput(f"tenant name: {name_rule(NAME_LENGTH)}", field="name")
+    if not is_valid_name(name, max_length=NAME_LENGTH) or looks_like_id(name):
+        raise InvalidInput(f"tenant name: {CHARACTERS}, and not shaped like an id",
                            field="name")
-    if not _NAME.fullmatch(name) or looks_like_id(name):
-        raise InvalidInput(f"tenant name: {NAME_RULE}, and not shaped like an id", field="name")
     return name
 
 

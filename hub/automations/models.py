@@ -3,7 +3,7 @@
 Parameters are stored as JSON lists of `{name, type, value}` (already validated, `SECRET`
 values are keys, never values); the secret keys they mention are also indexed row by row in
 `hub.references` so "who uses this key" needs no JSON scan. Ids are UUID strings like the
-rest of the hub's rows; names are unique per tenant.
+rest of the hub's rows; names are unique per tenant, and `find_named` finds one by name.
 """
 
 from __future__ import annotations
@@ -22,13 +22,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hub.db import Base, UTCDateTime
+from hub.errors import NotFound
+from hub.names import KEY_LENGTH
 from hub.parameters import ParameterSpec, parameters_from_json
 
 __all__ = [
+    "KIND",
     "Action",
     "ActionInfo",
     "Automation",
@@ -38,9 +42,11 @@ __all__ = [
     "EventTypeInfo",
     "Match",
     "Saved",
+    "find_named",
 ]
 
-NAME_LENGTH = 128
+#: Definition names follow the secret key rule (`hub.names`).
+NAME_LENGTH = KEY_LENGTH
 
 
 class EventType(Base):
@@ -116,6 +122,22 @@ class Automation(Base):
                               action=self.action.name, condition=self.condition,
                               enabled=self.enabled,
                               created_at=self.created_at, updated_at=self.updated_at)
+
+
+Definition = TypeVar("Definition", EventType, Action, Automation)
+#: How messages name each kind of definition.
+KIND = {EventType: "event type", Action: "action", Automation: "automation"}
+
+
+def find_named(session: Session, model: type[Definition], tenant_id: str,
+               name: str) -> Definition:
+    """The tenant's `model` row named `name`; `NotFound` naming the kind if there is none."""
+    row = session.scalars(
+        select(model).where(model.tenant_id == tenant_id, model.name == name)
+    ).unique().one_or_none()
+    if row is None:
+        raise NotFound(f"{KIND[model]} {name!r} not found")
+    return row
 
 
 @dataclass(frozen=True)

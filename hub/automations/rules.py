@@ -24,7 +24,8 @@ from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
 
 from hub.errors import InvalidInput
-from hub.parameters import KEY_RULE, SECRET, STRING, ParameterSpec, is_valid_name
+from hub.names import is_valid_name
+from hub.parameters import KEY_RULE, SECRET, STRING, ParameterSpec
 from hub.templates import is_template
 from sinks.base import Sink, SinkError
 

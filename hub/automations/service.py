@@ -8,38 +8,41 @@ parameter the action's sink does not take): the definition is saved, but the aut
 know.
 
 Ingest uses `validate_payload` and `matching`; the dispatcher uses `delivery_plan`. Those take
-the caller's session and a tenant id, so they join the caller's transaction.
+the caller's session and a tenant id, so they join the caller's transaction; they live in
+`hub.automations.routing`, and the service offers them as methods.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import audit, references
-from hub.automations import rules
+from hub.automations import routing, rules
 from hub.automations.models import (
+    KIND,
     Action,
     ActionInfo,
     Automation,
     AutomationInfo,
+    Definition,
     DeliveryPlan,
     EventType,
     EventTypeInfo,
     Match,
     Saved,
+    find_named,
 )
 from hub.db import transaction
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput
 from hub.parameters import (
     ParameterSpec,
     merge_parameters,
@@ -50,11 +53,7 @@ from hub.parameters import (
 from hub.tenants import tenant_id_of
 from sinks.base import get_sink
 
-logger = logging.getLogger(__name__)
-
 Clock = Callable[[], datetime]
-Row = TypeVar("Row", EventType, Action, Automation)
-_KIND = {EventType: "event type", Action: "action", Automation: "automation"}
 
 
 class AutomationService:
@@ -90,7 +89,7 @@ class AutomationService:
         schema, params = self._event_type_fields(name, schema, parameters)
         with self._writing(EventType, name) as session:
             tenant_id = tenant_id_of(session, tenant)
-            row = self._one(session, EventType, tenant_id, name)
+            row = find_named(session, EventType, tenant_id, name)
             warnings = []
             for automation in self._users(session, Automation.event_type_id, row.id):
                 action = automation.action
@@ -102,7 +101,7 @@ class AutomationService:
 
     def get_event_type(self, tenant: str, name: str) -> EventTypeInfo:
         with transaction(self.sessions) as session:
-            return self._one(session, EventType, tenant_id_of(session, tenant), name).info()
+            return find_named(session, EventType, tenant_id_of(session, tenant), name).info()
 
     def list_event_types(self, tenant: str) -> list[EventTypeInfo]:
         with transaction(self.sessions) as session:
@@ -111,7 +110,7 @@ class AutomationService:
     def delete_event_type(self, tenant: str, name: str, *, actor: str) -> None:
         """Refused (Conflict, naming them) while automations use the event type."""
         with self._writing(EventType, name) as session:
-            row = self._one(session, EventType, tenant_id_of(session, tenant), name)
+            row = find_named(session, EventType, tenant_id_of(session, tenant), name)
             self._refuse_if_used(session, Automation.event_type_id, row)
             self._deleted(session, row, actor)
 
@@ -144,7 +143,7 @@ class AutomationService:
         """Replace the sink, parameters, timeout and retry (PUT: what is not given resets)."""
         fields = self._action_fields(name, sink, parameters, timeout, retry)
         with self._writing(Action, name) as session:
-            row = self._one(session, Action, tenant_id_of(session, tenant), name)
+            row = find_named(session, Action, tenant_id_of(session, tenant), name)
             params = _apply_action_fields(row, fields)
             warnings = []
             for automation in self._users(session, Automation.action_id, row.id):
@@ -156,7 +155,7 @@ class AutomationService:
 
     def get_action(self, tenant: str, name: str) -> ActionInfo:
         with transaction(self.sessions) as session:
-            return self._one(session, Action, tenant_id_of(session, tenant), name).info()
+            return find_named(session, Action, tenant_id_of(session, tenant), name).info()
 
     def list_actions(self, tenant: str) -> list[ActionInfo]:
         with transaction(self.sessions) as session:
@@ -165,7 +164,7 @@ class AutomationService:
     def delete_action(self, tenant: str, name: str, *, actor: str) -> None:
         """Refused (Conflict, naming them) while automations use the action."""
         with self._writing(Action, name) as session:
-            row = self._one(session, Action, tenant_id_of(session, tenant), name)
+            row = find_named(session, Action, tenant_id_of(session, tenant), name)
             self._refuse_if_used(session, Automation.action_id, row)
             self._deleted(session, row, actor)
 
@@ -207,7 +206,7 @@ class AutomationService:
         condition = _check_automation_fields(condition, enabled)
         with self._writing(Automation, name) as session:
             tenant_id = tenant_id_of(session, tenant)
-            row = self._one(session, Automation, tenant_id, name)
+            row = find_named(session, Automation, tenant_id, name)
             warnings = self._link(session, row, tenant_id, event_type, action, condition,
                                   enabled)
             self._audit(session, row, actor, "update", {
@@ -217,7 +216,7 @@ class AutomationService:
 
     def get_automation(self, tenant: str, name: str) -> AutomationInfo:
         with transaction(self.sessions) as session:
-            return self._one(session, Automation, tenant_id_of(session, tenant), name).info()
+            return find_named(session, Automation, tenant_id_of(session, tenant), name).info()
 
     def list_automations(self, tenant: str) -> list[AutomationInfo]:
         with transaction(self.sessions) as session:
@@ -225,14 +224,14 @@ class AutomationService:
 
     def delete_automation(self, tenant: str, name: str, *, actor: str) -> None:
         with self._writing(Automation, name) as session:
-            row = self._one(session, Automation, tenant_id_of(session, tenant), name)
+            row = find_named(session, Automation, tenant_id_of(session, tenant), name)
             self._audit(session, row, actor, "delete", None)
             session.delete(row)
 
     def _link(self, session: Session, row: Automation, tenant_id: str, event_type: str,
               action: str, condition: str | None, enabled: bool) -> list[str]:
-        event_type_row = self._one(session, EventType, tenant_id, event_type)
-        action_row = self._one(session, Action, tenant_id, action)
+        event_type_row = find_named(session, EventType, tenant_id, event_type)
+        action_row = find_named(session, Action, tenant_id, action)
         warnings = self._check_link(row.name, event_type_row.info().parameters, action_row)
         merged = merge_parameters(event_type_row.info().parameters, action_row.info().parameters)
         warnings += self._missing_keys(session, tenant_id, merged, f"automation {row.name!r}")
@@ -246,103 +245,49 @@ class AutomationService:
         return rules.check_delivery(sink, event_type_params, action.info().parameters,
                                     owner=f"automation {automation!r}")
 
-    # -- used by ingest and dispatch -----------------------------------------------------------
+    # -- used by ingest and dispatch (see `routing`) ---------------------------------------
 
     def validate_payload(self, session: Session, tenant_id: str, event_type: str,
                          payload: Any) -> EventTypeInfo:
         """The event type, once the payload satisfies its schema (InvalidInput otherwise)."""
-        info = self._one(session, EventType, tenant_id, event_type).info()
-        rules.validate_payload(info.schema, payload, event_type=event_type)
-        return info
+        return routing.validate_payload(session, tenant_id, event_type, payload)
 
     def matching(self, session: Session, tenant_id: str, event_type: str,
                  payload: Any) -> list[Match]:
         """The enabled automations of this event type whose condition holds, by name."""
-        rows = session.scalars(
-            select(Automation).join(Automation.event_type)
-            .where(Automation.tenant_id == tenant_id, EventType.name == event_type,
-                   Automation.enabled.is_(True))
-            .order_by(Automation.name)
-        ).unique().all()
-        matches = []
-        for row in rows:
-            try:
-                holds = rules.condition_holds(row.condition, payload)
-            except Exception as exc:
-                # A condition that errs on this payload (a function given the wrong type;
-                # jmespath itself raises TypeError ordering a string against a number) does
-                # not hold; the event still reaches the other automations.
-                logger.warning("condition of automation %r failed: %s", row.name,
-                               type(exc).__name__)
-                holds = False
-            if holds:
-                matches.append(Match(automation_id=row.id, automation=row.info(),
-                                     action_id=row.action_id, action=row.action.info()))
-        return matches
+        return routing.matching(session, tenant_id, event_type, payload)
 
     def delivery_plan(self, session: Session, action_id: str,
                       event_type_id: str | None) -> DeliveryPlan:
-        """The sink, policy and merged parameters for one action triggered by one event type.
-
-        Only parameters the sink takes are included; secrets stay keys (`secret_params`).
-        """
-        action = session.get(Action, str(action_id))
-        if action is None:
-            raise NotFound(f"action {action_id!r} no longer exists")
-        event_params: list[ParameterSpec] = []
-        owners: dict[str, tuple[str, str]] = {}
-        if event_type_id is not None:
-            event_type = session.get(EventType, str(event_type_id))
-            if event_type is None or event_type.tenant_id != action.tenant_id:
-                raise NotFound(f"event type {event_type_id!r} no longer exists")
-            event_params = event_type.info().parameters
-            owners = {spec.name: ("event_type", event_type.name) for spec in event_params}
-        action_params = action.info().parameters
-        owners.update((spec.name, ("action", action.name)) for spec in action_params)
-        fields = rules.sink_fields(rules.load_sink(self.sinks, action.sink))
-        merged = [spec for spec in merge_parameters(event_params, action_params)
-                  if spec.name in fields]
-        return DeliveryPlan(sink=action.sink, timeout=action.timeout,
-                            retry_attempts=action.retry_attempts,
-                            retry_backoff=action.retry_backoff, parameters=merged,
-                            secret_params=secret_keys(merged),
-                            owners={spec.name: owners[spec.name] for spec in merged})
+        """The sink, policy and merged parameters for one action triggered by one event type."""
+        return routing.delivery_plan(session, self.sinks, action_id, event_type_id)
 
     # -- shared steps --------------------------------------------------------------------------
 
     @contextmanager
-    def _writing(self, model: type[Row], name: str) -> Iterator[Session]:
+    def _writing(self, model: type[Definition], name: str) -> Iterator[Session]:
         """One write transaction; a constraint that fires (a concurrent save) is a Conflict."""
         try:
             with transaction(self.sessions) as session:
                 yield session
         except IntegrityError:
-            raise Conflict(f"{_KIND[model]} {name!r} was changed concurrently, "
+            raise Conflict(f"{KIND[model]} {name!r} was changed concurrently, "
                            "or already exists; try again") from None
 
     @staticmethod
-    def _one(session: Session, model: type[Row], tenant_id: str, name: str) -> Row:
-        row = session.scalars(
-            select(model).where(model.tenant_id == tenant_id, model.name == name)
-        ).unique().one_or_none()
-        if row is None:
-            raise NotFound(f"{_KIND[model]} {name!r} not found")
-        return row
-
-    @staticmethod
-    def _all(session: Session, model: type[Row], tenant: str) -> Sequence[Row]:
+    def _all(session: Session, model: type[Definition], tenant: str) -> Sequence[Definition]:
         return session.scalars(
             select(model).where(model.tenant_id == tenant_id_of(session, tenant))
             .order_by(model.name)
         ).unique().all()
 
     @staticmethod
-    def _refuse_duplicate(session: Session, model: type[Row], tenant_id: str,
+    def _refuse_duplicate(session: Session, model: type[Definition], tenant_id: str,
                           name: str) -> None:
         exists = session.scalar(
             select(model.id).where(model.tenant_id == tenant_id, model.name == name))
         if exists is not None:
-            raise Conflict(f"{_KIND[model]} {name!r} already exists")
+            raise Conflict(f"{KIND[model]} {name!r} already exists")
 
     @staticmethod
     def _users(session: Session, column: Any, owner_id: str) -> Sequence[Automation]:
@@ -354,7 +299,7 @@ class AutomationService:
         users = [automation.name for automation in self._users(session, column, row.id)]
         if users:
             raise Conflict(
-                f"{_KIND[type(row)]} {row.name!r} is used by automation(s) "
+                f"{KIND[type(row)]} {row.name!r} is used by automation(s) "
                 f"{', '.join(repr(user) for user in users)}; delete or change them first",
                 automations=users)
 
@@ -373,7 +318,7 @@ class AutomationService:
             details.update(sink=row.sink, timeout=row.timeout,
                            retry={"attempts": row.retry_attempts, "backoff": row.retry_backoff})
         self._audit(session, row, actor, verb, details)
-        owner = f"{_KIND[type(row)]} {row.name!r}"
+        owner = f"{KIND[type(row)]} {row.name!r}"
         return self._missing_keys(session, row.tenant_id, params, owner)
 
     def _deleted(self, session: Session, row: EventType | Action, actor: str) -> None:

@@ -12,16 +12,12 @@ from typing import Annotated
 import typer
 
 from hub import db
+from hub.cli.local import fail, local_engine
 from hub.config import load_settings
 from hub.errors import HubError
 
 db_app = typer.Typer(help="Manage the database schema (acts on the local database).",
                      no_args_is_help=True)
-
-
-def _fail(exc: HubError) -> None:
-    typer.echo(f"error: {exc.message}", err=True)
-    raise typer.Exit(2)
 
 
 @db_app.command("upgrade")
@@ -32,15 +28,12 @@ def upgrade(
     try:
         settings = load_settings()
         settings.ensure_home()
-        engine = db.make_engine(settings.effective_database_url)
-        try:
+        with local_engine(settings) as engine:
             before = db.current_revision(engine)
             db.upgrade(engine, revision)
             after = db.current_revision(engine)
-        finally:
-            engine.dispose()
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     if before == after:
         typer.echo(f"The database schema is already at {after}.")
     else:
@@ -51,14 +44,10 @@ def upgrade(
 def status() -> None:
     """Say whether the schema is current; exit 1 if it is behind."""
     try:
-        settings = load_settings()
-        engine = db.make_engine(settings.effective_database_url)
-        try:
+        with local_engine(load_settings()) as engine:
             current, head = db.current_revision(engine), db.head_revision()
-        finally:
-            engine.dispose()
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     if current == head:
         typer.echo(f"The database schema is current ({head}).")
         return

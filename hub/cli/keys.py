@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub import db
+from hub.cli.local import fail, local_engine
 from hub.config import Settings, load_settings
 from hub.crypto import KeyRing
 from hub.errors import HubError
@@ -35,11 +36,6 @@ keys_app = typer.Typer(help="Manage the master key ring (acts on the local datab
                        no_args_is_help=True)
 
 
-def _fail(exc: HubError) -> None:
-    typer.echo(f"error: {exc.message}", err=True)
-    raise typer.Exit(2)
-
-
 @keys_app.command("generate")
 def generate(
     key_id: Annotated[str | None, typer.Option("--id", help="The key's id.")] = None,
@@ -52,7 +48,7 @@ def generate(
     try:
         key = ring_type.generate(key_id)
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(ring_type([key]).serialize())
     typer.echo("Keep it secret and backed up: losing it loses every secret.", err=True)
 
@@ -62,15 +58,12 @@ def status() -> None:
     """Show the ring's keys, which is primary, and how many stored values each wraps."""
     try:
         settings = load_settings()
-        engine = _engine(settings)
-        try:
+        with local_engine(settings, current_schema=True) as engine:
             ring = open_keyring(engine, settings)
             with db.make_sessionmaker(engine)() as session:
                 usage = rotation.key_usage(session)
-        finally:
-            engine.dispose()
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"Master key ring from {master_key_source(settings)}:")
     for key_id in ring.ids:
         role = "primary" if key_id == ring.primary_id else "fallback"
@@ -89,14 +82,11 @@ def rotate(
     """Rotate the master key online: new primary, re-wrap every data key, retire old keys."""
     try:
         settings = load_settings()
-        engine = _engine(settings)
-        try:
+        with local_engine(settings, current_schema=True) as engine:
             _rotate(settings, engine, rewrap_only=rewrap_only, keep_old=keep_old,
                     batch_size=batch_size)
-        finally:
-            engine.dispose()
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def _rotate(settings: Settings, engine: Engine, *, rewrap_only: bool, keep_old: bool,
@@ -151,16 +141,6 @@ def _retire_unused(settings: Settings, sessions: sessionmaker[Session], ring: Ke
     path = save_master_keyring(settings, ring)
     typer.echo(f"Retired {', '.join(retired)} and removed it from {path}. Restart the hub's "
                "processes so they load the new ring.")
-
-
-def _engine(settings: Settings) -> Engine:
-    engine = db.make_engine(settings.effective_database_url)
-    try:
-        db.require_current_schema(engine)
-    except HubError:
-        engine.dispose()
-        raise
-    return engine
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hub.cli.local import fail
 from hub.config import load_settings
 from hub.errors import HubError
 
@@ -19,11 +20,6 @@ ACTOR = "hubctl tenants"
 
 tenants_app = typer.Typer(help="Create and list tenants (acts on the local database).",
                           no_args_is_help=True)
-
-
-def _fail(exc: HubError) -> None:
-    typer.echo(f"error: {exc.message}", err=True)
-    raise typer.Exit(2)
 
 
 def _describe(tenant: Any) -> dict[str, Any]:
@@ -47,14 +43,14 @@ def create(
     try:
         hub = open_hub(load_settings())
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     try:
         tenant = hub.tenants.create(name, umbrella=umbrella, actor=ACTOR)
         issued = TokenService(hub.sessions, clock=hub.clock).create(
             tenant.id, "admin", description=f"admin token made with tenant {tenant.name}",
             actor=ACTOR)
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         hub.close()
     if as_json:
@@ -81,7 +77,7 @@ def list_tenants(
         finally:
             hub.close()
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(tenants))
         return

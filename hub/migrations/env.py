@@ -8,9 +8,12 @@ from hub.db import Base, make_engine
 
 config = context.config
 engine = config.attributes.get("engine")
-if engine is None:  # invoked by the alembic CLI: take the URL from the ini / -x url=...
-    engine = make_engine(context.get_x_argument(as_dictionary=True).get("url")
-                         or config.get_main_option("sqlalchemy.url"))
+if engine is None:  # invoked by the alembic CLI: take the URL from -x url=... or the ini
+    url = (context.get_x_argument(as_dictionary=True).get("url")
+           or config.get_main_option("sqlalchemy.url"))
+    if not url:
+        raise SystemExit("alembic: pass the database URL with -x url=... (or use `hubctl db upgrade`)")
+    engine = make_engine(url)
 
 with engine.connect() as connection:
     context.configure(

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.crypto import Envelope, associated_data
 from hub.db import Base, UTCDateTime
+from hub.names import KEY_LENGTH
 
-KEY_LENGTH = 128
 TYPES = ("text", "file")
 ORIGINS = ("created", "updated", "restored")
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 
+from hub import names
 from hub.config import Settings
 from hub.errors import InvalidInput
 from hub.secret_value import SecretValue
-from hub.secrets.models import KEY_LENGTH, TYPES
+from hub.secrets.models import TYPES
 
-KEY_RULE = "letters, digits, '_', '.' or '-', starting with a letter or '_'"
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 # RFC 6838 type/subtype, loosely; parameters such as '; charset=utf-8' allowed.
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
                          r"(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[A-Za-z0-9!#$&^_.+\"-]+)*")
@@ -26,9 +25,8 @@ DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
 
 def check_key(key: object, *, field: str = "key") -> str:
-    if not isinstance(key, str) or not 0 < len(key) <= KEY_LENGTH or not _KEY.fullmatch(key):
-        raise InvalidInput(f"{field}: 1 to {KEY_LENGTH} characters of {KEY_RULE}", field=field)
-    return key
+    """A secret key: the rule of `hub.names`, up to its `KEY_LENGTH`."""
+    return names.check_name(key, field=field)
 
 
 def check_type(type: object) -> str:

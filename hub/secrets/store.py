@@ -9,35 +9,36 @@ returns a value except `resolve`/`resolve_many`.
 Concurrency: a writer locks the secret's row (SELECT ... FOR UPDATE; SQLite serialises
 writers at BEGIN), re-reads the current version, compares it with `expected_version`, and
 creates version n+1, which the (secret_id, version) primary key makes unique besides.
+
+The end of a key's life (delete, undelete, purge, retention) is in `hub.secrets.lifecycle`,
+and what all operations share (the store's state, the locked write) in
+`hub.secrets.store_base`; `SecretStore` is the one class callers use.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hub import audit
-from hub.config import Settings
-from hub.crypto import KeyRing
 from hub.db import transaction
 from hub.errors import Conflict, CryptoError, InvalidInput, NotFound
 from hub.secret_value import SecretValue
-from hub.secrets import retention, rules
+from hub.secrets import rules
 from hub.secrets.keyring_checks import open_keyring, require_writable_primary
-from hub.secrets.lookup import Found, SecretLookup
+from hub.secrets.lifecycle import SecretLifecycle
+from hub.secrets.lookup import Found
 from hub.secrets.models import Secret, SecretVersion, value_aad
 from hub.secrets.records import (
     Actor,
     DeleteReport,
-    Destroyed,
     Infos,
     Reference,
     ReferenceFinder,
@@ -46,31 +47,18 @@ from hub.secrets.records import (
     SecretInfo,
     VersionInfo,
     Versions,
-    no_references,
 )
-from hub.tenants import Tenant, tenant_id_of
+from hub.tenants import tenant_id_of
 
 __all__ = ["Actor", "DeleteReport", "Reference", "ReferenceFinder", "Resolved", "SecretInfo",
            "SecretStore", "VersionInfo", "open_keyring"]
 
 
-class SecretStore:
-    """Create, change, inspect and resolve the secrets of tenants (see module doc)."""
+class SecretStore(SecretLifecycle):
+    """Create, change, inspect and resolve the secrets of tenants (see module doc).
 
-    def __init__(self, sessions: sessionmaker[Session], keyring: KeyRing, settings: Settings,
-                 *, clock: Callable[[], datetime],
-                 references: ReferenceFinder | None = None,
-                 reload_keyring: Callable[[], KeyRing] | None = None) -> None:
-        self.sessions = sessions
-        self.engine: Engine = sessions.kw["bind"]
-        self.keyring = keyring
-        # Long-running processes meet values re-wrapped by a rotation under a key they
-        # started without; with this they load the current ring instead of failing.
-        self.reload_keyring = reload_keyring
-        self.settings = settings
-        self.clock = clock
-        self.finder: ReferenceFinder = references or no_references
-        self._lookup = SecretLookup()
+    Deleting, undeleting, purging and retention come from `SecretLifecycle`.
+    """
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -198,110 +186,6 @@ class SecretStore:
                                   "references": [asdict(r) for r in found]})
             return self._info(session, secret, source_tenant=secret.tenant_id)
 
-    def delete(self, tenant: str, key: str, *, actor: Actor, force: bool = False,
-               dry_run: bool = False) -> DeleteReport:
-        """Soft-delete `key` at once (undeletable within the recovery window).
-
-        Parameters that name the key (here, or in tenants inheriting it) would dangle: that
-        is a `Conflict` listing them, unless `force`. `dry_run` only reports.
-        """
-        with self._writing(tenant, key, None) as (session, secret):
-            found = self._references(session, secret.tenant_id, key)
-            now = self.clock()
-            window = timedelta(days=self.settings.recovery_window_days)
-            uncovered = self._lookup.find(session, secret.tenant_id, [key], skip_local=True)
-            report = DeleteReport(
-                tenant=tenant, key=key, references=found, deleted=not dry_run,
-                forced=bool(found), recoverable_until=now + window,
-                uncovers=uncovered[key].tenant_name if key in uncovered else None)
-            if dry_run:
-                return replace(report, forced=False)
-            if found and not force:
-                raise Conflict(f"secret {key!r} is referenced by {len(found)} parameter(s); "
-                               "deleting it would leave them dangling (use force to delete "
-                               "anyway)", references=[asdict(r) for r in found])
-            secret.deleted_at = now
-            secret.deleted_by = actor
-            audit.record(session, tenant_id=secret.tenant_id, actor=actor,
-                         action="secret.delete", target=f"secret:{key}", at=now,
-                         details={"version": secret.current_version, "forced": bool(found),
-                                  "references": [asdict(r) for r in found]})
-            return report
-
-    def undelete(self, tenant: str, key: str, *, actor: Actor) -> SecretInfo:
-        """Bring back the most recently deleted `key`, if its recovery window is still open."""
-        with transaction(self.sessions) as session:
-            tenant_id = tenant_id_of(session, tenant)
-            secret = session.scalars(
-                select(Secret).where(Secret.tenant_id == tenant_id, Secret.key == key,
-                                     Secret.deleted_at.is_not(None))
-                .order_by(Secret.deleted_at.desc()).limit(1).with_for_update()).first()
-            if secret is None:
-                raise NotFound(f"no deleted secret {key!r} in tenant {tenant!r}")
-            now = self.clock()
-            assert secret.deleted_at is not None
-            if secret.purged_at is not None or now > secret.deleted_at + timedelta(
-                    days=self.settings.recovery_window_days):
-                raise Conflict(f"secret {key!r} was deleted longer ago than the recovery "
-                               f"window ({self.settings.recovery_window_days} days); its data "
-                               "is destroyed")
-            if self._live(session, tenant_id, key) is not None:
-                raise Conflict(f"secret {key!r} exists again in tenant {tenant!r}; rename or "
-                               "delete that one first")
-            secret.deleted_at = None
-            secret.deleted_by = None
-            secret.updated_at = now
-            audit.record(session, tenant_id=tenant_id, actor=actor, action="secret.undelete",
-                         target=f"secret:{key}", at=now,
-                         details={"version": secret.current_version})
-            return self._info(session, secret, source_tenant=tenant_id)
-
-    def purge_expired(self, *, batch_size: int = 100) -> int:
-        """Destroy the data keys of keys deleted longer ago than the recovery window."""
-        purged = 0
-        while True:
-            with transaction(self.sessions) as session:
-                now = self.clock()
-                batch = retention.expired_deleted(
-                    session, now=now, window_days=self.settings.recovery_window_days,
-                    limit=batch_size)
-                for secret in batch:
-                    retention.purge_secret(session, secret, now=now)
-            purged += len(batch)
-            if len(batch) < batch_size:
-                return purged
-
-    def apply_retention(self, tenant: str, key: str | None = None, *, actor: Actor,
-                        max_versions: int | None = None,
-                        max_age_days: int | None = None) -> Destroyed:
-        """Destroy old versions of the tenant's keys (or of `key`); (key, version) destroyed.
-
-        Keeps at most `max_versions` versions and destroys those older than `max_age_days`
-        (defaults: the settings); the active version is always kept.
-        """
-        rules.check_retention(max_versions, max_age_days)
-        max_versions = max_versions or self.settings.retention_max_versions
-        max_age_days = max_age_days or self.settings.retention_max_age_days
-        if max_versions is None and max_age_days is None:
-            return []
-        destroyed: Destroyed = []
-        with transaction(self.sessions) as session:
-            tenant_id = tenant_id_of(session, tenant)
-            query = select(Secret).where(Secret.tenant_id == tenant_id,
-                                         Secret.deleted_at.is_(None))
-            if key is not None:
-                query = query.where(Secret.key == key)
-            secrets = session.scalars(query.order_by(Secret.key).with_for_update()).all()
-            if key is not None and not secrets:
-                raise NotFound(f"secret {key!r} not found in tenant {tenant!r}")
-            now = self.clock()
-            for secret in secrets:
-                numbers = retention.apply_to_secret(session, secret, actor=actor, now=now,
-                                                    max_versions=max_versions,
-                                                    max_age_days=max_age_days)
-                destroyed.extend((secret.key, n) for n in numbers)
-        return destroyed
-
     # -- reading ---------------------------------------------------------------------------
 
     def list(self, tenant: str, *, include_deleted: bool = False,
@@ -406,34 +290,6 @@ class SecretStore:
         secret.current_version = number
         return number
 
-    @contextmanager
-    def _writing(self, tenant: str, key: str,
-                 expected_version: int | None) -> Iterator[tuple[Session, Secret]]:
-        """A transaction holding the tenant's own live `key`, locked, at the expected version."""
-        with transaction(self.sessions) as session:
-            tenant_id = tenant_id_of(session, tenant)
-            secret = self._live(session, tenant_id, key, lock=True)
-            if secret is None:
-                inherited = self._lookup.find(session, tenant_id, [key], skip_local=True)
-                if key in inherited:
-                    raise Conflict(f"secret {key!r} is inherited from tenant "
-                                   f"{inherited[key].tenant_name!r}: change it there, or create "
-                                   f"a key of that name in tenant {tenant!r} to shadow it")
-                raise NotFound(f"secret {key!r} not found in tenant {tenant!r}")
-            if expected_version is not None and secret.current_version != expected_version:
-                raise Conflict(
-                    f"secret {key!r} is at version {secret.current_version}, not "
-                    f"{expected_version}: someone changed it meanwhile; reload and retry",
-                    current_version=secret.current_version)
-            yield session, secret
-
-    @staticmethod
-    def _live(session: Session, tenant_id: str, key: str, *,
-              lock: bool = False) -> Secret | None:
-        query = select(Secret).where(Secret.tenant_id == tenant_id, Secret.key == key,
-                                     Secret.deleted_at.is_(None))
-        return session.scalars(query.with_for_update() if lock else query).first()
-
     def _visible(self, session: Session, tenant: str, tenant_id: str, key: str) -> Secret:
         hit = self._lookup.find(session, tenant_id, [key]).get(key)
         secret = session.get(Secret, hit.secret_id) if hit else None
@@ -442,22 +298,3 @@ class SecretStore:
                            "tenants")
         return secret
 
-    def _references(self, session: Session, tenant_id: str, key: str) -> References:
-        tenant_ids = [tenant_id, *self._lookup.inheriting(session, tenant_id, key)]
-        found = self.finder(session, tenant_ids, key)
-        names = dict(session.execute(
-            select(Tenant.id, Tenant.name).where(Tenant.id.in_(tenant_ids))).all())
-        # Finders may name tenants by id; the store's answer names them by name.
-        return [replace(r, tenant=names.get(r.tenant, r.tenant)) for r in found]
-
-    def _info(self, session: Session, secret: Secret, *, source_tenant: str,
-              names: dict[str, str] | None = None) -> SecretInfo:
-        if names is None or secret.tenant_id not in names:
-            names = {secret.tenant_id: session.get_one(Tenant, secret.tenant_id).name}
-        return SecretInfo(
-            key=secret.key, type=secret.type, description=secret.description,
-            version=secret.current_version,
-            source="local" if secret.tenant_id == source_tenant else "inherited",
-            origin_tenant=names[secret.tenant_id], filename=secret.filename,
-            media_type=secret.media_type, created_at=secret.created_at,
-            updated_at=secret.updated_at, deleted_at=secret.deleted_at)
