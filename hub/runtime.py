@@ -61,10 +61,8 @@ class Hub:
 
     @cached_property
     def secrets(self) -> SecretStore:
-        from hub.secrets.store import SecretStore
-
         from hub.references import find_references
-        from hub.secrets.store import open_keyring
+        from hub.secrets.store import SecretStore, open_keyring
 
         return SecretStore(
             self.sessions, self.keyring, self.settings, clock=self.clock,

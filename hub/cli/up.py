@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 
+from hub.cli.local import fail
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 
@@ -158,11 +159,6 @@ def prepare_first_run(settings: Settings) -> str | None:
         hub.close()
 
 
-def _fail(exc: HubError) -> None:
-    typer.echo(f"error: {exc.message}", err=True)
-    raise typer.Exit(2)
-
-
 def _on_signals(stop: threading.Event) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -191,7 +187,7 @@ def register(app: typer.Typer) -> None:
             configure_logging(settings)
             token = prepare_first_run(settings)
         except HubError as exc:
-            _fail(exc)
+            fail(exc)
         url = f"http://{host}:{port}"
         typer.echo(f"Hub starting at {url} (API {url}/api/v1, docs {url}/api/v1/docs)")
         if token is not None:
@@ -215,7 +211,7 @@ def register(app: typer.Typer) -> None:
             configure_logging(settings)
             app = create_app(settings)
         except HubError as exc:
-            _fail(exc)
+            fail(exc)
         # log_config=None: uvicorn's loggers keep the handlers configure_logging installed,
         # so its lines go through the scrubber like everything else.
         uvicorn.run(app, host=host, port=port, log_config=None)

@@ -12,7 +12,7 @@ if engine is None:  # invoked by the alembic CLI: take the URL from -x url=... o
     url = (context.get_x_argument(as_dictionary=True).get("url")
            or config.get_main_option("sqlalchemy.url"))
     if not url:
-        raise SystemExit("alembic: pass the database URL with -x url=... (or use `hubctl db upgrade`)")
+        raise SystemExit("alembic: pass -x url=... (or use `hubctl db upgrade`)")
     engine = make_engine(url)
 
 with engine.connect() as connection:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
 from tests.sinks.sink_receivers import (
     POSTGRES_URL,
     TABLE_DDL,
@@ -18,7 +20,6 @@ from tests.sinks.sink_receivers import (
     running_smtp_receiver,
     service_missing,
 )
-from sqlalchemy import create_engine, text
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
-from tests.sinks.sink_receivers import assert_hidden
 
 from sinks import base
 from sinks.base import (
@@ -22,6 +21,7 @@ from sinks.base import (
     get_sink,
     load_sinks,
 )
+from tests.sinks.sink_receivers import assert_hidden
 
 SECRET = "value-S3cr3t-0a9c-never-shown"
 NUMBER = 98765431

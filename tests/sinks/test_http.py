@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
+
+from sinks.base import InvalidParameters, PermanentSinkError, RetryableSinkError
+from sinks.http import SINK, USER_AGENT, HttpParameters, HttpSink
 from tests.sinks.sink_receivers import (
     PASSWORD,
     TOKEN,
@@ -16,9 +19,6 @@ from tests.sinks.sink_receivers import (
     free_port,
     make_delivery,
 )
-
-from sinks.base import InvalidParameters, PermanentSinkError, RetryableSinkError
-from sinks.http import SINK, USER_AGENT, HttpParameters, HttpSink
 
 SECRETS = [TOKEN, PASSWORD]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from tests.sinks.sink_receivers import make_delivery
 
 from sinks.base import InvalidParameters
 from sinks.log import SINK, payload_summary
+from tests.sinks.sink_receivers import make_delivery
 
 
 def test_delivery_is_logged_with_event_type_key_and_payload_keys(

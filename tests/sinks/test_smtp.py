@@ -6,10 +6,17 @@ from email import message_from_bytes
 from typing import Any
 
 import pytest
-from tests.sinks.sink_receivers import PASSWORD, USERNAME, SmtpReceiver, assert_hidden, free_port, make_delivery
 
 from sinks.base import InvalidParameters, PermanentSinkError, RetryableSinkError
 from sinks.smtp import SINK, SmtpParameters, message_id
+from tests.sinks.sink_receivers import (
+    PASSWORD,
+    USERNAME,
+    SmtpReceiver,
+    assert_hidden,
+    free_port,
+    make_delivery,
+)
 
 # The test server takes AUTH without TLS on purpose (loopback only); aiosmtpd warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.sinks.sink_receivers import PASSWORD, SqlTarget, assert_hidden, free_port, make_delivery
 from sqlalchemy.engine import make_url
 
 from sinks.base import InvalidParameters, PermanentSinkError, RetryableSinkError
 from sinks.sql import SINK, SqlParameters
+from tests.sinks.sink_receivers import PASSWORD, SqlTarget, assert_hidden, free_port, make_delivery
 
 
 def with_password(url: str) -> str:
