@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from typing import Any
 
 from hub.errors import HubError, InvalidInput, NotFound, Unauthenticated
@@ -35,6 +36,8 @@ SIGNING_PARAMETER = "signing_secret"
 ACTOR_PREFIX = "hook:"
 
 _REFUSED = "the webhook signature is missing or does not match"
+#: Signs nothing: stands in for the signing secret of a target that does not exist.
+_DECOY = SecretValue(secrets.token_bytes(32))
 
 
 def sign(body: bytes, secret: bytes) -> str:
@@ -43,13 +46,16 @@ def sign(body: bytes, secret: bytes) -> str:
 
 
 def signature_matches(body: bytes, secret: SecretValue, header: str | None) -> bool:
-    """True when `header` is the signature of `body` under `secret`, compared in constant time."""
-    if header is None or not header.startswith(SIGNATURE_SCHEME):
-        return False
+    """True when `header` is the signature of `body` under `secret`, compared in constant time.
+
+    The HMAC and the comparison run whatever the header looks like (absent, another scheme,
+    not ASCII), so how long a refusal takes does not say which way the header was wrong.
+    """
+    well_formed = header is not None and header.startswith(SIGNATURE_SCHEME)
     expected = sign(body, secret.reveal()).encode("ascii")
     # Hex may arrive in either case; only ASCII can be compared in constant time.
-    given = header.strip().lower().encode("ascii", errors="replace")
-    return hmac.compare_digest(expected, given)
+    given = (header or "").strip().lower().encode("ascii", errors="replace")
+    return hmac.compare_digest(expected, given) and well_formed
 
 
 class HookReceiver:
@@ -62,13 +68,17 @@ class HookReceiver:
                 idempotency_key: str | None = None) -> IngestResult:
         """Verify, then ingest. `Unauthenticated` (opaque) if the signature does not hold."""
         secret = self._signing_secret(tenant, event_type)
-        if not signature_matches(body, secret, signature):
+        # No target: the same HMAC and comparison run against a throwaway key, so a refusal
+        # for an unknown tenant costs what a wrong signature costs.
+        matches = signature_matches(body, secret or _DECOY, signature)
+        if secret is None or not matches:
             raise Unauthenticated(_REFUSED)
         return self.hub.events.ingest(tenant, event_type, _payload(body),
                                       idempotency_key=idempotency_key,
                                       actor=ACTOR_PREFIX + event_type)
 
-    def _signing_secret(self, tenant: str, event_type: str) -> SecretValue:
+    def _signing_secret(self, tenant: str, event_type: str) -> SecretValue | None:
+        """The value that signs `event_type`'s hooks; None when there is no such thing."""
         try:
             info = self.hub.automations.get_event_type(tenant, event_type)
             key = next((p.value for p in info.parameters
@@ -76,9 +86,10 @@ class HookReceiver:
             if key is None:
                 raise NotFound("no signing secret")
             resolved = self.hub.secrets.resolve(tenant, key)
-        except NotFound:
-            # Unknown tenant, type or key: the stranger hears what a wrong signature hears.
-            raise Unauthenticated(_REFUSED) from None
+        except (NotFound, InvalidInput):
+            # Unknown (or impossible) tenant, type or key: the stranger will hear what a
+            # wrong signature hears.
+            return None
         # This process now holds the value: make sure no log line can show it from here on.
         get_scrubber().add(_as_text(resolved.value), label=key)
         value: SecretValue = resolved.value

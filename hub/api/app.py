@@ -1,9 +1,10 @@
 """The HTTP API application: `create_app(settings)` wires the hub's services to the routes.
 
 Each resource is one module under `hub/api/routes/` exposing a `router`; adding a resource is
-adding its module name to `ROUTE_MODULES`. Around the routes sit two small ASGI layers: a
-request-size limit that refuses large bodies before anything parses them, and request
-metrics labelled by route template (never by the path a client typed).
+adding its module name to `ROUTE_MODULES`. Around the routes sit three small ASGI layers: a
+request-size limit that refuses large bodies before anything parses them, request metrics
+labelled by route template (never by the path a client typed), and innermost the catch of
+unexpected errors (`problems.CatchUnexpected`: an opaque 500, one scrubbed log line).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> FastAPI:
     problems.install(app)
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(f"hub.api.routes.{name}").router)
+    # Added first, so it sits innermost: an unexpected error becomes the opaque 500 (and one
+    # scrubbed log line) before the metrics and the body limit see the answer.
+    app.add_middleware(problems.CatchUnexpected)
     app.add_middleware(RequestMetrics)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     return app

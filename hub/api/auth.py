@@ -22,11 +22,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub import metrics
 from hub.errors import PermissionDenied, Unauthenticated
+from hub.logging import get_scrubber
 from hub.runtime import Hub
 from hub.tokens import Role, TokenInfo, TokenService
 
 #: Rank of each role on the ladder; an ingest key is on no ladder.
 LADDER: dict[str, int] = {"viewer": 1, "writer": 2, "admin": 3}
+
+#: How long this process masks a token it accepted (or issued) since it last saw it.
+TOKEN_SCRUB_TTL_SECONDS = 3600.0
 
 _bearer = HTTPBearer(auto_error=False, description="`sk_...` token or `pk_...` ingest key")
 
@@ -79,8 +83,18 @@ def authenticate(
     except Unauthenticated:
         metrics.AUTH_FAILURES.inc()
         raise
+    mask_token(credentials.credentials)
     tenant = hub.tenants.get_by_id(token.tenant_id)
     return Principal(token=token, tenant=tenant.name)
+
+
+def mask_token(token: str) -> None:
+    """Mask a live token in this process's log lines from now on (a credential like a value).
+
+    Seeing the same token again only extends its lifetime, which is cheap; a refused token is
+    not registered, so strangers cannot fill the scrubber.
+    """
+    get_scrubber().add(token, label="token", ttl=TOKEN_SCRUB_TTL_SECONDS)
 
 
 def require(minimum: Role) -> Callable[[Principal], Principal]:

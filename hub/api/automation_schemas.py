@@ -22,7 +22,9 @@ from hub.parameters import ParameterSpec, parameters_to_json
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # hide_input_in_errors: a parameter's value may be a secret pasted in by mistake, and the
+    # text of a ValidationError is what a stray log line would show.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, hide_input_in_errors=True)
 
 
 class Replacement(Request):

@@ -11,6 +11,7 @@ Nothing here echoes what the client sent: pydantic validation errors carry the o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,11 +20,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.types import Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub import errors
 
 MEDIA_TYPE = "application/problem+json"
+#: The whole answer to an error nobody foresaw: its text may quote anything, values included.
+INTERNAL_ERROR = "internal error"
+
+logger = logging.getLogger("hub.api")
 TYPE_BASE = "https://hub.invalid/problems/"
 
 #: Status of each error kind; a subclass not listed here takes its nearest listed base.
@@ -137,8 +142,44 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(_request: Request, _exc: Exception) -> JSONResponse:
-    # The exception is logged (scrubbed) by the server; its text never reaches the client.
-    return problem(500, "internal error", code="internal_error")
+    # Last resort for an error raised outside `CatchUnexpected` (in an outer middleware):
+    # Starlette re-raises it to the server, which logs it through the scrubbing handler.
+    return problem(500, INTERNAL_ERROR, code="internal_error")
+
+
+class CatchUnexpected:
+    """Answer an exception no handler took with a fixed 500 problem; log it once, scrubbed.
+
+    Without this layer Starlette answers and then re-raises to the server, and the line the
+    client never sees is written by uvicorn in its own words. Here the one log line is ours:
+    a fixed message naming the method and route template (never the path typed, which may
+    hold anything), with the traceback rendered by the logging chain, where every registered
+    value is masked. Installed innermost, right around the routes and their handlers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except Exception:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            logger.error("unexpected error in a request: %s %s", scope["method"], route,
+                         exc_info=True)
+            if not started:  # otherwise the server closes the half-sent answer
+                await send_problem(send, 500, INTERNAL_ERROR, code="internal_error")
 
 
 def install(app: FastAPI) -> None:

@@ -24,9 +24,13 @@ NOTE_MAX = 1024
 
 
 class Request(BaseModel):
-    """Base of request bodies: unknown fields are an error."""
+    """Base of request bodies: unknown fields are an error; errors never quote the input.
 
-    model_config = ConfigDict(extra="forbid")
+    `hide_input_in_errors`: a body may hold a value, and the text of a `ValidationError` is
+    what a stray log line or traceback would show.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class Response(BaseModel):
@@ -58,7 +62,8 @@ class TokenOut(Response):
 
 
 class TokenCreated(TokenOut):
-    token: str = Field(description="The token itself. Shown in this answer only.")
+    # Out of repr: a stray log of this answer must not show the token.
+    token: str = Field(description="The token itself. Shown in this answer only.", repr=False)
 
     @classmethod
     def of(cls, info: TokenInfo, token: str) -> TokenCreated:  # type: ignore[override]

@@ -2,9 +2,9 @@
 
 A value rarely leaks verbatim. It leaks URL-encoded in a DSN, base64-encoded in a Basic auth
 header, JSON-escaped inside an already serialized payload, `repr`-escaped inside a dict that
-was logged with `%r`, HTML-escaped in a rendered page, or one line at a time when a PEM key is
-printed. `forms_of(value)` lists each of those forms once, so the matcher can look for all of
-them in one pass.
+was logged with `%r`, HTML-escaped in a rendered page, hex-dumped, or one line at a time when
+a PEM key is printed. `forms_of(value)` lists each of those forms once, so the matcher can
+look for all of them in one pass.
 
 Base64 is the subtle one: an encoded value's characters depend on where the value starts
 within a 3-byte group and on the bytes around it. For each of the three alignments we keep
@@ -51,6 +51,8 @@ def forms_of(value: str | bytes) -> list[Form]:
         raw = value.encode("utf-8", "surrogatepass")
     candidates = list(_text_forms(text)) if text is not None else [Form(raw.decode("latin-1"))]
     candidates.append(Form(_bytes_repr_body(raw)))
+    # Hex dumps of a key or a file secret (digests, debug dumps), in both cases.
+    candidates.extend((Form(raw.hex()), Form(raw.hex().upper())))
     candidates.extend(_base64_forms(raw))
     return _distinct(candidates)
 

@@ -125,6 +125,9 @@ def show_secret(key: str, principal: Viewer, hub: HubDep) -> SecretDetail:
 def update_secret(key: str, body: SecretUpdate, principal: Writer, hub: HubDep) -> SecretItem:
     """Change the description, or the value (a new version); `expected_version` guards races."""
     value = None
+    if body.value is not None:
+        # Registered before the store is asked anything: no line logged from here can show it.
+        scrub(body.value.get_secret_value())
     if body.value is not None or body.filename is not None or body.media_type is not None:
         current = hub.secrets.get(principal.tenant, key)
         _refuse_file_field_changes(body, current)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from hub.api.auth import Admin, TokensDep
+from hub.api.auth import Admin, TokensDep, mask_token
 from hub.api.schemas import TokenCreate, TokenCreated, TokenOut
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -17,6 +17,7 @@ def create_token(body: TokenCreate, principal: Admin, tokens: TokensDep) -> Toke
     """Issue a token of the caller's tenant. The token is in this answer only; keep it."""
     issued = tokens.create(principal.tenant_id, body.role, description=body.description,
                            actor=principal.actor)
+    mask_token(issued.token)
     return TokenCreated.of(issued.info, issued.token)
 
 
