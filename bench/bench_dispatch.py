@@ -194,7 +194,7 @@ def run(bench: Bench, args: argparse.Namespace) -> dict[str, Any]:
     bench.start_worker("workers.app", broker.DELIVERY_QUEUE)
     bench.start_worker("bench_dispatch:bare_app", BARE_QUEUE)
     stop = threading.Event()
-    loop = DispatchLoop(dispatcher, OutcomeInbox(lambda: broker.connection(bench.settings)),
+    loop = DispatchLoop(dispatcher, OutcomeInbox(lambda: broker.outcome_connection(bench.settings)),
                         intervals=Intervals(sweep=0.05, drain=0.05))
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     ingest(args.e2e)

@@ -33,6 +33,20 @@ MAX_TASK_SECONDS = 3600
 #: Redis redelivers an unacknowledged message after this long. It must exceed the longest
 #: task, or a slow delivery would be handed to a second worker while the first still runs.
 VISIBILITY_TIMEOUT = MAX_TASK_SECONDS + 300
+#: Seconds past a delivery's own timeout before Celery's soft limit raises in the task, and
+#: before its hard limit kills the pool process (backstops for a sink that ignores the timeout).
+SOFT_LIMIT_MARGIN = 2.0
+HARD_LIMIT_MARGIN = 15.0
+
+
+def task_time_limits(timeout: float) -> tuple[float, float]:
+    """`(soft, hard)` Celery time limits for a delivery whose action allows `timeout` seconds.
+
+    The dispatcher sets them on each message; the worker uses the hard one to know how long
+    a delivery's values can still be in use in its process.
+    """
+    timeout = min(float(timeout), float(MAX_TASK_SECONDS))
+    return timeout + SOFT_LIMIT_MARGIN, timeout + HARD_LIMIT_MARGIN
 
 #: kombu transport options a Redis URL may carry in its query string (e.g. a key prefix
 #: that keeps two hubs, or two test runs, apart on one Redis).
@@ -112,6 +126,19 @@ def connection(settings: Settings) -> Connection:
     return Connection(broker_url(settings), transport_options=transport_options(settings))
 
 
+def outcome_connection(settings: Settings) -> Connection:
+    """The dispatcher's connection for reading `hub.outcomes`.
+
+    Outcome messages carry no priority, so on Redis it reads one list instead of kombu's
+    four priority lists: an empty read (the end of every drain) is one round trip, not four.
+    """
+    prepare(settings)
+    options = transport_options(settings)
+    if not is_embedded(settings):
+        options["priority_steps"] = [0]
+    return Connection(broker_url(settings), transport_options=options)
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     """The Celery configuration shared by the sending hub and the workers."""
     return {
@@ -146,11 +173,21 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def make_celery(settings: Settings, *, main: str = "hub") -> Celery:
-    """A Celery app configured for this hub; the dispatcher uses it to send deliveries."""
+def make_celery(settings: Settings, *, main: str = "hub", sender: bool = False) -> Celery:
+    """A Celery app configured for this hub.
+
+    `sender=True` is the dispatcher's app, which only publishes: on Redis it turns off
+    redis-py's retry of a timed-out command, because kombu pipelines a producer's batch only
+    when no pipeline can be replayed (a replay could push a batch twice). A publish that
+    times out then fails, and its executions simply stay in the outbox for the next sweep.
+    """
     prepare(settings)
     app = Celery(main, set_as_current=False)
-    app.conf.update(celery_config(settings))
+    config = celery_config(settings)
+    if sender and not is_embedded(settings):
+        config["broker_transport_options"] = {**config["broker_transport_options"],
+                                              "retry_on_timeout": False}
+    app.conf.update(config)
     return app
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from hub.broker import DELIVERY_QUEUE, DELIVERY_TASK, MAX_TASK_SECONDS
+from hub.broker import DELIVERY_QUEUE, DELIVERY_TASK, MAX_TASK_SECONDS, task_time_limits
 from hub.db import transaction
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.executions import (
@@ -81,10 +81,17 @@ class Sender(Protocol):
 
 
 class CelerySender:
-    """Sends `hub.deliver` tasks through a Celery app (see `hub.broker.make_celery`)."""
+    """Sends `hub.deliver` tasks through a Celery app (see `hub.broker.make_celery`).
 
-    def __init__(self, app: Celery) -> None:
+    Inside `batch()` the sends of one sweep are buffered and go out together when the block
+    ends (on Redis: one pipeline, one round trip, instead of one per message); a send
+    outside a batch goes out at once. Either way the block raises if anything was not
+    published, so the caller marks nothing sent before the broker took it.
+    """
+
+    def __init__(self, app: Celery, *, max_batch: int = 1000) -> None:
         self.app = app
+        self.max_batch = max_batch
         self._producer: Any = None
 
     @contextmanager
@@ -92,22 +99,26 @@ class CelerySender:
         with self.app.producer_or_acquire() as producer:
             self._producer = producer
             try:
-                yield producer
+                with producer.batch(max_size=self.max_batch):
+                    yield producer
             finally:
                 self._producer = None
 
     def send(self, envelope: Mapping[str, Any], *, kwargsrepr: str, timeout: float) -> None:
+        soft, hard = task_time_limits(timeout)
+        buffered = self._producer is not None
         self.app.send_task(
             DELIVERY_TASK, kwargs={"envelope": dict(envelope)}, queue=DELIVERY_QUEUE,
             producer=self._producer,
             argsrepr="()", kwargsrepr=kwargsrepr,
             # Backstops for a sink that ignores Delivery.timeout: soft raises in the task,
             # hard kills the pool process (the attempt is then lost and sent again).
-            soft_time_limit=timeout + 2, time_limit=timeout + 15,
+            soft_time_limit=soft, time_limit=hard,
             ignore_result=True,
             # Fail fast when the broker is down: the execution stays queued in the outbox.
-            retry=True, retry_policy={"max_retries": 1, "interval_start": 0.1,
-                                      "interval_step": 0.2, "interval_max": 0.3},
+            # A buffered send only builds the message; the batch's flush is what can fail.
+            retry=not buffered, retry_policy={"max_retries": 1, "interval_start": 0.1,
+                                              "interval_step": 0.2, "interval_max": 0.3},
         )
 
 
@@ -167,10 +178,14 @@ class Dispatcher:
         try:
             with self.sender.batch():
                 self._send_all(jobs, sent, deferred)
-        except Exception as exc:  # the broker connection itself failed
+        except Exception as exc:  # the connection, or the batch's flush, failed
+            # Whether any of the batch reached the broker is unknown: all of it stays in
+            # the outbox. A message that did get through is then sent twice, which the
+            # idempotency key makes harmless; one marked sent but never published would be
+            # lost, which nothing could repair.
             logger.warning("cannot reach the broker (%s)", type(exc).__name__)
-            handled = {id(job) for job in (*sent, *deferred)}
-            deferred.extend(j for j in jobs if j.error is None and id(j) not in handled)
+            sent.clear()
+            deferred[:] = [j for j in jobs if j.error is None]
         self._record_sends(jobs, deferred)
         failed = sum(1 for job in jobs if job.error is not None)
         return SweepReport(sent=len(sent), failed=failed, deferred=len(deferred))

@@ -11,14 +11,14 @@ marked sent before it is safely stored.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kombu import Connection
 from kombu.simple import SimpleQueue
+from kombu.transport.virtual import QoS as VirtualQoS
 
 from hub.broker import outcome_queue
 from hub.dispatch import Dispatcher
@@ -37,6 +37,12 @@ class Intervals:
     """How long one drain of the outcome queue waits for a first message."""
     outage: float = 1.0
     """Pause after a broker or database error before trying again."""
+
+
+class StopSignal(Protocol):
+    """Polled between rounds: a `threading.Event`, or a flag a signal handler sets."""
+
+    def is_set(self) -> bool: ...
 
 
 class OutcomeInbox:
@@ -60,6 +66,26 @@ class OutcomeInbox:
         except SimpleQueue.Empty:
             pass
         return messages
+
+    def acknowledge(self, messages: Sequence[Any]) -> None:
+        """Acknowledge a batch whose outcomes are committed.
+
+        On Redis kombu acknowledges one message per round trip; here the whole batch goes in
+        one pipeline of the same commands (kombu's own, from its Redis QoS). Other transports,
+        or a kombu without that hook, acknowledge one by one.
+        """
+        qos = getattr(self._queue.channel, "qos", None) if self._queue is not None else None
+        remove = getattr(qos, "_remove_from_indices", None)
+        if qos is None or remove is None or len(messages) < 2:
+            for message in messages:
+                message.ack()
+            return
+        with qos.pipe_or_acquire() as pipe:
+            for message in messages:
+                remove(message.delivery_tag, pipe)
+            pipe.execute()
+        for message in messages:  # the channel's own bookkeeping of unacknowledged tags
+            VirtualQoS.ack(qos, message.delivery_tag)
 
     def close(self) -> None:
         for closable in (self._queue, self._connection):
@@ -86,7 +112,7 @@ class DispatchLoop:
         self.batch = batch
         self._next: dict[str, float] = {}
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: StopSignal) -> None:
         logger.info("dispatcher started")
         try:
             while not stop.is_set():
@@ -124,8 +150,7 @@ class DispatchLoop:
         if not messages:
             return
         self.dispatcher.record_outcomes([message.payload for message in messages])
-        for message in messages:  # only now: the outcomes are committed
-            message.ack()
+        self.inbox.acknowledge(messages)  # only now: the outcomes are committed
 
     def _chore(self, name: str, every: float, chore: Callable[[], object]) -> None:
         now = time.monotonic()

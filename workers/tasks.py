@@ -22,7 +22,7 @@ from typing import Any
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-from hub.broker import DELIVERY_TASK, OUTCOME_QUEUE, outcome_queue
+from hub.broker import DELIVERY_TASK, OUTCOME_QUEUE, outcome_queue, task_time_limits
 from hub.errors import CryptoError, InvalidInput
 from hub.logging import get_scrubber
 from hub.sealing import SealExpired, TransportKeys, unseal
@@ -44,9 +44,9 @@ Report = Callable[[dict[str, Any]], None]
 STARTED, SUCCEEDED, RETRY, FAILED = "started", "succeeded", "retry", "failed"
 
 MAX_ERROR_CHARS = 2000
-#: How long this process keeps masking a delivery's values: well past the task itself, so
-#: the lines Celery writes after it (and a slow retry on this worker) are covered too.
-SCRUB_TTL_SECONDS = 6 * 3600.0
+#: How long past a task's hard time limit this process keeps masking its values, so the
+#: lines Celery writes after the task (its failure report, a traceback) are covered too.
+SCRUB_GRACE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,15 @@ def utc_now() -> datetime:
 
 
 def run_delivery(message: Mapping[str, Any], *, keys: TransportKeys, report: Report,
-                 clock: Clock = utc_now) -> dict[str, Any]:
-    """Run one delivery end to end; `report` receives the started and the final outcome."""
+                 clock: Clock = utc_now, report_started: bool = False) -> dict[str, Any]:
+    """Run one delivery end to end; `report` receives the final outcome (and, first, a
+    `started` one if `report_started`).
+
+    `started` is off by default: it doubles the outcome traffic of every delivery, and
+    without it the dispatcher still catches a lost attempt, at the deadline it set when it
+    sent the attempt (start allowance + timeout + grace) instead of timeout + grace after the
+    start. Turn it on where actions run long and a lost one should be noticed sooner.
+    """
     envelope = Envelope.from_message(message)
     started = clock()
 
@@ -120,7 +127,8 @@ def run_delivery(message: Mapping[str, Any], *, keys: TransportKeys, report: Rep
         report(final)
         return final
 
-    report(outcome(STARTED))
+    if report_started:
+        report(outcome(STARTED))
     try:
         status, facts = _run_sink(envelope, secrets)
     finally:
@@ -132,25 +140,38 @@ def run_delivery(message: Mapping[str, Any], *, keys: TransportKeys, report: Rep
 
 def unseal_into_scrubber(envelope: Envelope, *, keys: TransportKeys,
                          now: datetime) -> dict[str, Any]:
-    """Open the sealed credentials and register every value before anything can log it."""
+    """Open the sealed credentials and register every value before anything can log it.
+
+    Fail closed: a value the scrubber cannot mask (binary, or shorter than this process's
+    minimum, which may be higher than the hub's) raises `UnusableSecret` naming only the
+    parameter, and the sink never runs with it.
+    """
     if not envelope.sealed:
         return {}
     values = unseal(envelope.sealed, keys=keys, execution_id=envelope.execution_id,
                     attempt=envelope.attempt, now=now)
     scrubber = get_scrubber()
     revealed: dict[str, Any] = {}
-    for parameter, value in values.items():
+    for parameter, value in sorted(values.items()):
         try:
             text = value.reveal_text()
         except CryptoError:
             raise UnusableSecret(parameter, "is not text; sinks take text credentials") from None
-        try:
-            scrubber.add(text, label=parameter, ttl=SCRUB_TTL_SECONDS)
-        except InvalidInput:
-            # Fail closed: a value the scrubber cannot mask must not reach a sink that logs.
-            raise UnusableSecret(parameter, "is too short to be masked in logs") from None
+        if len(text) < scrubber.min_length:
+            raise UnusableSecret(parameter, "is too short to be masked in logs")
         revealed[parameter] = text
+    try:
+        scrubber.add_many(revealed.values(), label=",".join(revealed),
+                          ttl=scrub_ttl(envelope.timeout))
+    except InvalidInput:  # a race with a reconfigured scrubber; still nothing runs
+        raise UnusableSecret(",".join(revealed), "cannot be masked in logs") from None
     return revealed
+
+
+def scrub_ttl(timeout: float) -> float:
+    """How long this process keeps masking a delivery's values: the task's hard time limit
+    (after which the pool process is killed) plus a grace for the lines logged after it."""
+    return task_time_limits(timeout)[1] + SCRUB_GRACE_SECONDS
 
 
 def _run_sink(envelope: Envelope, secrets: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -220,7 +241,8 @@ def publisher(app: Celery) -> Report:
     return publish
 
 
-def register_tasks(app: Celery, keys: Callable[[], TransportKeys]) -> None:
+def register_tasks(app: Celery, keys: Callable[[], TransportKeys], *,
+                   report_started: bool = False) -> None:
     """Bind `hub.deliver` to `app`; `keys` loads the transport keys (once per process)."""
     report = publisher(app)
 
@@ -228,4 +250,4 @@ def register_tasks(app: Celery, keys: Callable[[], TransportKeys]) -> None:
               reject_on_worker_lost=True)
     def deliver(envelope: dict[str, Any]) -> None:
         # Return nothing: Celery logs a task's return value.
-        run_delivery(envelope, keys=keys(), report=report)
+        run_delivery(envelope, keys=keys(), report=report, report_started=report_started)

@@ -8,7 +8,6 @@ the same processes on one machine.
 from __future__ import annotations
 
 import signal
-import threading
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +20,7 @@ from hub.errors import HubError
 
 if TYPE_CHECKING:
     from hub.dispatch import Dispatcher
+    from hub.dispatch_loop import StopSignal
     from hub.runtime import Hub
 
 
@@ -57,14 +57,37 @@ def build_dispatcher(hub: Hub) -> Dispatcher:
         secrets=hub.secrets,
         automations=AutomationService(hub.sessions, clock=hub.clock),
         keys=load_transport_keys(settings, may_generate=broker.is_embedded(settings)),
-        sender=CelerySender(broker.make_celery(settings)),
+        sender=CelerySender(broker.make_celery(settings, sender=True)),
         seal_ttl=timedelta(seconds=settings.seal_ttl_seconds),
         clock=hub.clock,
     )
 
 
-def run_dispatcher(settings: Settings, stop: threading.Event) -> None:
-    """Run the dispatcher loop until `stop` is set (by a signal, or by `hubctl up`)."""
+class SignalFlag:
+    """A stop flag a signal handler may set safely.
+
+    Not a `threading.Event`: `Event.set()` takes the event's lock, and a handler runs in the
+    main thread between two bytecodes, possibly while that same thread holds the lock inside
+    `Event.wait()`, and then it waits for itself for good. Setting a plain attribute takes no
+    lock; the loop polls `is_set()` between rounds that each last well under a second.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def handle(self, signum: int, frame: object) -> None:
+        self._set = True
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+def run_dispatcher(settings: Settings, stop: StopSignal) -> None:
+    """Run the dispatcher loop until `stop` is set (by a signal, or by `hubctl up`); `stop`
+    may be a `threading.Event` or a `SignalFlag`."""
     from hub.dispatch_loop import DispatchLoop, OutcomeInbox
     from hub.runtime import open_hub
 
@@ -72,7 +95,7 @@ def run_dispatcher(settings: Settings, stop: threading.Event) -> None:
     try:
         loop = DispatchLoop(
             build_dispatcher(hub),
-            OutcomeInbox(lambda: broker.connection(settings)),
+            OutcomeInbox(lambda: broker.outcome_connection(settings)),
             purge=hub.secrets.purge_expired,
             prune=lambda: broker.prune_processed(settings),
         )
@@ -118,9 +141,9 @@ def register(app: typer.Typer) -> None:
         try:
             settings = load_settings()
             configure_logging(settings)
-            stop = threading.Event()
+            stop = SignalFlag()
             for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: stop.set())
+                signal.signal(signum, stop.handle)
             run_dispatcher(settings, stop)
         except HubError as exc:
             _fail(exc)

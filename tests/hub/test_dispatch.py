@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,35 @@ def test_broker_refusal_keeps_the_execution_queued_until_a_send_succeeds(
     assert world.events.get_execution("acme", execution_id).status == "running"
 
 
+class _FlushFails:
+    """A sender that buffers the batch and then fails to flush it, like a broken pipeline."""
+
+    def __init__(self) -> None:
+        self.buffered: list[Mapping[str, Any]] = []
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        yield
+        raise ConnectionError("pipeline failed; delivery uncertain")
+
+    def send(self, envelope: Mapping[str, Any], *, kwargsrepr: str, timeout: float) -> None:
+        self.buffered.append(envelope)
+
+
+def test_batch_whose_flush_fails_marks_nothing_sent_and_keeps_every_execution_queued(
+        world: World) -> None:
+    ids = [_ingest(world, order) for order in (1, 2, 3)]
+    world.dispatcher.sender = _FlushFails()
+    report = world.dispatcher.sweep()
+    assert (report.sent, report.deferred) == (0, 3)
+    for execution_id in ids:
+        record = world.events.get_execution("acme", execution_id)
+        assert (record.status, record.attempts) == ("queued", ())
+    world.dispatcher.sender = world.sender
+    world.clock.advance(2)
+    assert world.dispatcher.sweep().sent == 3
+
+
 def test_claimed_execution_is_not_sent_by_a_second_sweep_while_leased(world: World) -> None:
     _ingest(world)
     jobs = world.dispatcher._claim()
@@ -218,10 +249,11 @@ def test_outcomes_for_an_old_attempt_or_a_finished_one_are_ignored(world: World)
 def test_malformed_outcomes_are_ignored_without_failing_the_batch(world: World) -> None:
     execution_id = _ingest(world)
     world.dispatcher.sweep()
-    applied = world.dispatcher.record_outcomes([
+    outcomes: list[Any] = [
         {"nonsense": True}, "text", {"execution_id": execution_id, "attempt": "x",
                                      "status": "succeeded"},
-        {"execution_id": execution_id, "attempt": 1, "status": "succeeded"}])
+        {"execution_id": execution_id, "attempt": 1, "status": "succeeded"}]
+    applied = world.dispatcher.record_outcomes(outcomes)
     assert applied == 1
 
 

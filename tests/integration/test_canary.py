@@ -14,6 +14,7 @@ import time
 import urllib.parse
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -107,7 +108,7 @@ def test_canary_value_appears_in_no_log_message_dump_or_record(
     assert_nowhere(canary, "the processes' output", outputs)
     assert_nowhere(canary, "the database dump", dump_database(stack, database_url, tmp_path))
     tenant = stack.tenant_ids["acme"]
-    records = [
+    records: list[Any] = [
         stack.events.get_event(tenant, result.event_id),
         *[stack.events.get_execution(tenant, e) for e in by_action.values()],
         *stack.events.list_executions(tenant),

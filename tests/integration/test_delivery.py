@@ -161,7 +161,9 @@ def test_smtp_delivery_logs_in_with_the_stored_password(stack: Stack) -> None:
         record = stack.wait("acme", execution.id, "succeeded")
         assert smtp.logins == [USERNAME]
         assert len(smtp.envelopes) == 1
-        assert record.idempotency_key in smtp.envelopes[0].content.decode()
+        content = smtp.envelopes[0].content
+        assert isinstance(content, bytes)
+        assert record.idempotency_key in content.decode()
 
 
 @pytest.mark.parametrize(("database_url", "broker_kind"), [("postgresql", "redis")],

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from hub.logging.scrubber import Scrubber
 from hub.sealing import TransportKeys, seal
 from hub.secret_value import SecretValue
 from sinks import base
 from sinks.base import Delivery, DeliveryResult, PermanentSinkError, RetryableSinkError, Sink
-from workers.tasks import run_delivery, scrub_outcome
+from workers import tasks
+from workers.tasks import SCRUB_GRACE_SECONDS, run_delivery, scrub_outcome
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -96,7 +98,16 @@ def test_credential_reaches_the_sink_model_as_secret_str(capture: Capture,
     assert value not in repr(params)
     assert (delivery.execution_id, delivery.attempt, delivery.idempotency_key) == (
         "exec-1", 1, "exec-1")
+    assert [r["status"] for r in reports] == ["succeeded"]
+
+
+def test_started_outcome_is_reported_first_only_when_asked(capture: Capture,
+                                                          keys: TransportKeys) -> None:
+    reports: list[dict[str, Any]] = []
+    run_delivery(_message(keys, _fresh()), keys=keys, report=reports.append,
+                 clock=lambda: NOW, report_started=True)
     assert [r["status"] for r in reports] == ["started", "succeeded"]
+    assert reports[0]["started_at"] == NOW.isoformat()
 
 
 def test_outcome_of_a_success_is_scrubbed_even_when_the_sink_echoes_the_value(
@@ -168,3 +179,42 @@ def test_invalid_parameters_fail_permanently_naming_the_field(capture: Capture,
 def test_scrub_outcome_keeps_numbers_and_drops_non_finite_floats() -> None:
     assert scrub_outcome({"a": 1, "b": 2.5, "c": float("nan"), "d": [True, None]}) == {
         "a": 1, "b": 2.5, "c": None, "d": [True, None]}
+
+
+class _Ticks:
+    """A monotonic clock for a scrubber that the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_values_stay_masked_until_the_hard_time_limit_plus_grace_then_expire(
+        capture: Capture, keys: TransportKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = _Ticks()
+    scrubber = Scrubber(clock=ticks, background=False)
+    monkeypatch.setattr(tasks, "get_scrubber", lambda: scrubber)
+    value = _fresh()
+    _run(keys, _message(keys, value))  # timeout 5 s, so the hard limit is 20 s
+    ttl = 5.0 + 15.0 + SCRUB_GRACE_SECONDS
+    ticks.now += ttl - 1
+    scrubber.compact()
+    assert value not in scrubber.scrub(f"late line {value}")
+    ticks.now += 2
+    scrubber.compact()
+    assert value in scrubber.scrub(f"late line {value}")
+
+
+def test_value_shorter_than_the_workers_minimum_fails_closed_naming_only_the_parameter(
+        capture: Capture, keys: TransportKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker may be configured stricter than the hub that accepted the secret.
+    scrubber = Scrubber(min_length=64, background=False)
+    monkeypatch.setattr(tasks, "get_scrubber", lambda: scrubber)
+    value = _fresh()
+    reports = _run(keys, _message(keys, value))
+    assert [r["status"] for r in reports] == ["failed"]
+    assert "'token'" in reports[0]["error"]
+    assert capture.calls == []
+    _assert_absent(value, reports)
