@@ -76,6 +76,7 @@ def configure_logging(settings: Settings | None = None, *, level: str | int | No
             root.removeHandler(old)
         root.addHandler(handler)
         root.setLevel(level if level is not None else settings.log_level)
+        _route_every_logger_to_root()
         logging.captureWarnings(True)
         structlog.configure(
             processors=[
@@ -90,6 +91,19 @@ def configure_logging(settings: Settings | None = None, *, level: str | int | No
             wrapper_class=structlog.stdlib.BoundLogger,
             cache_logger_on_first_use=True,
         )
+
+
+def _route_every_logger_to_root() -> None:
+    """Loggers that a library gave handlers of their own (uvicorn's default config, an
+    alembic ini, ...) would write around the scrubber: send them through the root instead."""
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue  # a placeholder for a logger nobody created yet
+        for old in list(logger.handlers):
+            if not getattr(old, "_hub_scrubbing", False):
+                logger.removeHandler(old)
+        logger.propagate = True
+        logger.disabled = False
 
 
 def _pre_chain() -> list[Any]:

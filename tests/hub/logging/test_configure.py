@@ -222,3 +222,22 @@ def test_the_process_scrubber_refuses_values_shorter_than_the_store_does(
     configure_logging(Settings(min_secret_length=12), stream=io.StringIO())
     assert get_scrubber().min_length == 12
 
+
+
+def test_a_library_logger_with_its_own_handler_is_routed_through_the_scrubber(
+        configure: Configure) -> None:
+    # uvicorn's default log config (and alembic's ini) give loggers handlers of their own
+    # with propagate off: those would write around the scrubber.
+    library = logging.getLogger("uvicorn.access")
+    bypass = io.StringIO()
+    library.addHandler(logging.StreamHandler(bypass))
+    library.propagate = False
+    try:
+        stream = configure("json")
+        library.warning("GET /?token=%s", SECRET)
+        assert bypass.getvalue() == ""
+        assert '"logger": "uvicorn.access"' in stream.getvalue()
+        _no_leak(stream.getvalue())
+    finally:
+        library.handlers.clear()
+        library.propagate = True
