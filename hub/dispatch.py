@@ -30,6 +30,7 @@ from hub.db import transaction
 from hub.errors import HubError, InvalidInput, NotFound
 from hub.executions import FAILED, FIRST, PENDING, RUNNING, SENT, Attempt, AttemptSecret, Execution
 from hub.logging import get_scrubber
+from hub.logging.celery import VALUE_FREE_REPRS
 from hub.outcomes import OutcomeRecorder
 from hub.parameters import render_parameters
 from hub.sealing import TransportKeys, seal
@@ -90,6 +91,8 @@ class CelerySender:
             DELIVERY_TASK, kwargs={"envelope": dict(envelope)}, queue=DELIVERY_QUEUE,
             producer=self._producer,
             argsrepr="()", kwargsrepr=kwargsrepr,
+            # Keys only, by construction: tells a process-wide publish hook to keep them.
+            headers={VALUE_FREE_REPRS: True},
             # Backstops for a sink that ignores Delivery.timeout: soft raises in the task,
             # hard kills the pool process (the attempt is then lost and sent again).
             soft_time_limit=soft, time_limit=hard,

@@ -32,6 +32,10 @@ from hub.logging.configure import configure_logging, get_scrubber
 
 _APPLY_MESSAGE = "TaskPool: Apply"
 
+#: A publisher that writes its own value-free `argsrepr`/`kwargsrepr` (the dispatcher's name
+#: the secret keys a delivery carries) sets this header; its reprs are kept, scrubbed once more.
+VALUE_FREE_REPRS = "hub-value-free-reprs"
+
 
 class ValueFreeMaxRetriesExceededError(MaxRetriesExceededError):
     """`MaxRetriesExceededError` whose message names the task and never its arguments."""
@@ -65,8 +69,12 @@ def name_only_reprs(body: Any = None, headers: dict[str, Any] | None = None,
     """`before_task_publish`: argsrepr/kwargsrepr show argument types and names, not values."""
     if headers is None or not isinstance(body, list | tuple) or len(body) < 2:
         return
-    args, kwargs = body[0], body[1]
     scrub = get_scrubber().scrub
+    if headers.get(VALUE_FREE_REPRS):
+        headers["argsrepr"] = scrub(str(headers.get("argsrepr") or "()"))
+        headers["kwargsrepr"] = scrub(str(headers.get("kwargsrepr") or "{}"))
+        return
+    args, kwargs = body[0], body[1]
     headers["argsrepr"] = "(" + ", ".join(_placeholder(arg) for arg in args or ()) + ")"
     headers["kwargsrepr"] = "{" + ", ".join(
         f"{scrub(repr(str(name)))}: {_placeholder(value)}"

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from hub.logging.celery import name_only_reprs, value_free_dump_body
+from hub.logging import get_scrubber
+from hub.logging.celery import VALUE_FREE_REPRS, name_only_reprs, value_free_dump_body
 from tests.hub.logging.celery_app import make_app
 from tests.hub.logging.leaks import leaked
 
@@ -81,6 +82,16 @@ def test_publishing_rewrites_argsrepr_and_kwargsrepr_to_types_and_names() -> Non
     name_only_reprs(body=(["hunter2hunter2", 3], {"token": "hunter2hunter2"}, {}),
                     headers=headers)
     assert headers == {"argsrepr": "(<str>, <int>)", "kwargsrepr": "{'token': <str>}"}
+
+
+def test_reprs_a_publisher_vouches_for_are_kept_but_scrubbed_once_more() -> None:
+    # The dispatcher names the secret keys a delivery carries; that is worth keeping.
+    get_scrubber().add("vouched-value-9911", label="test")
+    headers = {VALUE_FREE_REPRS: True, "argsrepr": "()",
+               "kwargsrepr": "{'secrets': ['API_TOKEN'], 'oops': 'vouched-value-9911'}"}
+    name_only_reprs(body=([], {"envelope": {"sealed": "v1.k.x"}}, {}), headers=headers)
+    assert "API_TOKEN" in headers["kwargsrepr"]
+    assert "vouched-value" not in headers["kwargsrepr"]
 
 
 def test_a_dumped_message_body_shows_its_size_and_never_its_content() -> None:
