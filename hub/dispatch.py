@@ -147,7 +147,8 @@ class Dispatcher:
         self.start_allowance = start_allowance
         self.max_lost = max_lost
         self.outcomes = OutcomeRecorder(sessions=sessions, clock=clock, batch_size=batch_size,
-                                        lost_grace=lost_grace, max_lost=max_lost)
+                                        lost_grace=lost_grace, max_lost=max_lost,
+                                        resolve=self._resolve_present, scrub_ttl=2 * seal_ttl)
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -242,17 +243,23 @@ class Dispatcher:
         scrubber = get_scrubber()
         for tenant_id, tenant_jobs in by_tenant.items():
             keys = sorted({k for job in tenant_jobs for k in job.plan.secret_params.values()})
-            try:
-                found = self.secrets.resolve_many(tenant_id, keys)
-            except NotFound:
-                found = self._resolve_each(tenant_id, keys)
+            found = self._resolve_present(tenant_id, keys)
             for resolved in found.values():
                 # This process holds the value now; make sure no log line of it shows it.
                 with contextlib.suppress(InvalidInput):  # shorter than anything maskable
                     scrubber.add(resolved.value.reveal(), label=resolved.key,
-                                 ttl=2 * self.seal_ttl.total_seconds())
+                                 ttl=self.outcomes.scrub_ttl.total_seconds())
+                self.outcomes.note_registered(_tenant_id(resolved), [resolved.key])
             for job in tenant_jobs:
                 self._assign(job, found)
+
+    def _resolve_present(self, tenant_id: str, keys: Sequence[str]) -> dict[str, Resolved]:
+        """The keys that resolve in the tenant, at their current versions; the rest left out.
+        One store call when all of them resolve."""
+        try:
+            return self.secrets.resolve_many(tenant_id, keys)
+        except NotFound:
+            return self._resolve_each(tenant_id, keys)
 
     def _resolve_each(self, tenant_id: str, keys: Iterable[str]) -> dict[str, Resolved]:
         found = {}

@@ -6,20 +6,27 @@ A retryable failure schedules attempt n+1 after the action's exponential backoff
 attempt goes through the dispatcher's sweep again, so a rotated secret is picked up. A running
 attempt that outlives its deadline without an outcome is lost and sent again; lost too often,
 dead. `hub.dispatch.Dispatcher` owns an `OutcomeRecorder` and delegates to it.
+
+Outcome texts (error, summary, details) are scrubbed here a second time, after the worker's own
+scrubbing. The process scrubber only knows values registered recently, so before scrubbing, the
+values of the secrets the attempt received are registered again (resolved through the
+dispatcher's store, at their current versions), unless this process did so recently: the
+second net holds after a restart and for outcomes that arrive long after the send.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db import transaction
+from hub.errors import HubError
 from hub.executions import (
     AFTER_LOSS,
     ATTEMPT_FINAL,
@@ -32,14 +39,20 @@ from hub.executions import (
     STARTED,
     SUCCEEDED,
     Attempt,
+    AttemptSecret,
     Execution,
 )
 from hub.logging import get_scrubber
+
+if TYPE_CHECKING:
+    from hub.secrets.records import Resolved
 
 # Outcomes are recorded by the dispatcher process: its log lines keep the dispatcher's name.
 logger = logging.getLogger("hub.dispatch")
 
 Clock = Callable[[], datetime]
+#: A tenant's keys at their current versions; keys that no longer resolve are left out.
+Resolve = Callable[[str, Sequence[str]], Mapping[str, "Resolved"]]
 
 MAX_BACKOFF = timedelta(hours=6)
 MAX_ERROR_CHARS = 2000
@@ -47,6 +60,10 @@ MAX_ERROR_CHARS = 2000
 # Outcome message statuses (see workers.tasks; the hub does not import workers).
 STARTED_MESSAGE, RETRY_MESSAGE = "started", "retry"
 OUTCOME_STATUSES = (STARTED_MESSAGE, SUCCEEDED, FAILED, RETRY_MESSAGE)
+TEXT_FIELDS = ("error", "summary", "details")
+
+#: Past this many remembered keys, forget the expired ones (all of them, if that is not enough).
+_MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +76,14 @@ class OutcomeRecorder:
     lost_grace: timedelta
     """How long past its timeout a started attempt may stay silent before it is lost."""
     max_lost: int
+    resolve: Resolve | None = None
+    """The dispatcher's secret lookup, to register an attempt's values before its texts are
+    scrubbed; None leaves the scrubber with what it already knows."""
+    scrub_ttl: timedelta = timedelta(hours=2)
+    """How long a value registered with the scrubber stays masked at least."""
+    _registered: dict[tuple[str, str], datetime] = field(default_factory=dict, init=False,
+                                                          repr=False)
+    """(source tenant id, key) -> until when its current value counts as registered."""
 
     # -- outcomes --------------------------------------------------------------------------
 
@@ -72,6 +97,8 @@ class OutcomeRecorder:
             logger.warning("ignored %d malformed outcome message(s)", len(outcomes) - len(valid))
         if not valid:
             return 0
+        # Before the transaction: no row is locked while values are decrypted.
+        self._register_secrets(valid)
         ids = sorted({str(o["execution_id"]) for o in valid})
         applied = 0
         with transaction(self.sessions) as session:
@@ -87,6 +114,59 @@ class OutcomeRecorder:
                 if execution is not None and attempt is not None:
                     applied += self._apply(execution, attempt, outcome, now)
         return applied
+
+    # -- the scrubber's second net ---------------------------------------------------------
+
+    def note_registered(self, tenant_id: str, keys: Iterable[str]) -> None:
+        """The current values of `keys` (found in `tenant_id`) were just given to the scrubber
+        with `scrub_ttl`: outcomes need not resolve them again for a while."""
+        # Half the scrubber's lifetime: registered again well before the scrubber forgets.
+        until = self.clock() + self.scrub_ttl / 2
+        if len(self._registered) > _MAX_REMEMBERED:
+            now = self.clock()
+            for entry in [e for e, due in self._registered.items() if due <= now]:
+                self._registered.pop(entry, None)
+            if len(self._registered) > _MAX_REMEMBERED:
+                self._registered.clear()
+        for key in keys:
+            self._registered[(tenant_id, key)] = until
+
+    def _register_secrets(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
+        """Give the scrubber the values of the secrets that the attempts of outcomes carrying
+        text received, unless this process registered them recently."""
+        if self.resolve is None:
+            return
+        wanted = {(str(o["execution_id"]), int(o["attempt"])) for o in outcomes
+                  if any(o.get(name) for name in TEXT_FIELDS)}
+        if not wanted:
+            return
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Attempt.execution_id, Attempt.number, AttemptSecret.source_tenant_id,
+                       AttemptSecret.secret_key)
+                .join(AttemptSecret, AttemptSecret.attempt_id == Attempt.id)
+                .where(Attempt.execution_id.in_(sorted({e for e, _ in wanted})))).all()
+        now = self.clock()
+        due: dict[str, set[str]] = {}
+        for execution_id, number, tenant_id, key in rows:
+            until = self._registered.get((tenant_id, key))
+            if (execution_id, number) in wanted and (until is None or until <= now):
+                due.setdefault(tenant_id, set()).add(key)
+        scrubber = get_scrubber()
+        for tenant_id, keys in sorted(due.items()):
+            try:
+                found = self.resolve(tenant_id, sorted(keys))
+            except HubError as exc:  # e.g. an undecryptable version: the worker's net stands
+                logger.warning("could not register an attempt's secrets with the scrubber (%s)",
+                               type(exc).__name__)
+                continue
+            values = [r.value.reveal() for r in found.values()]
+            # Shorter values are refused by the store and would mask ordinary text.
+            scrubber.add_many([v for v in values if len(v) >= scrubber.min_length],
+                              ttl=self.scrub_ttl.total_seconds())
+            self.note_registered(tenant_id, keys)
+
+    # -- applying one outcome --------------------------------------------------------------
 
     def _apply(self, execution: Execution, attempt: Attempt, outcome: Mapping[str, Any],
                now: datetime) -> bool:

@@ -1,5 +1,5 @@
-"""A small hub for the events and dispatch tests: real services on the test database, a
-clock the test moves by hand, and a sender that keeps what the broker would have received."""
+"""A small hub for the events, dispatch and outcome tests: real services on the test database,
+a clock the test moves by hand, and a sender that keeps what the broker would have received."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from hub.sealing import TransportKeys
 from hub.tenants import TenantService
 
 ACTOR = "tester"
+#: The value of the `API_TOKEN` secret of `dispatching_world()`.
+TOKEN = "tok-9f8e7d6c5b4a-value"
 
 
 class Clock:
@@ -109,3 +111,28 @@ class World:
                          "value": "https://example.org/hook/{{ payload.order }}"}, *params])
         self.automations.create_automation(tenant, name=f"on-{action}", event_type=event_type,
                                            action=action, actor=ACTOR)
+
+
+def dispatching_world(engine: Engine, home: Path) -> World:
+    """A world with a webhook action on `order.created` (3 tries, 10 s backoff) whose secret
+    parameter reads `API_TOKEN`, which holds `TOKEN`: where dispatch and outcome tests start."""
+    world = World.build(engine, home)
+    world.webhook(tries=3, backoff=10.0)
+    world.secrets.set("acme", "API_TOKEN", TOKEN, actor=ACTOR)
+    return world
+
+
+def ingest(world: World, order: int = 7) -> str:
+    """Ingest one `order.created` event for `acme`; the id of its one execution."""
+    [execution] = world.events.ingest("acme", "order.created", {"order": order},
+                                      actor=ACTOR).executions
+    return execution.id
+
+
+def outcome(world: World, execution_id: str, status: str, *, attempt: int = 1,
+            **facts: Any) -> int:
+    """Report one worker outcome to the world's dispatcher, timed by the world's clock."""
+    return world.dispatcher.record_outcomes([{
+        "execution_id": execution_id, "attempt": attempt, "status": status,
+        "started_at": world.clock().isoformat(), "finished_at": world.clock().isoformat(),
+        **facts}])

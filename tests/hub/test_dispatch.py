@@ -1,11 +1,10 @@
-"""Resolve, seal, send; outcomes, retries and lost attempts (hub.dispatch)."""
+"""Resolve, seal, send: the outbox sweep (hub.dispatch)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,36 +13,17 @@ from sqlalchemy import Engine
 
 from hub.errors import CryptoError
 from hub.sealing import unseal
-from tests.hub.event_world import ACTOR, World
-
-TOKEN = "tok-9f8e7d6c5b4a-value"
+from tests.hub.event_world import ACTOR, TOKEN, World, dispatching_world, ingest
 
 
 @pytest.fixture
 def world(engine: Engine, tmp_path: Path) -> World:
-    built = World.build(engine, tmp_path)
-    built.webhook(tries=3, backoff=10.0)
-    built.secrets.set("acme", "API_TOKEN", TOKEN, actor=ACTOR)
-    return built
-
-
-def _ingest(world: World, order: int = 7) -> str:
-    [execution] = world.events.ingest("acme", "order.created", {"order": order},
-                                      actor=ACTOR).executions
-    return execution.id
-
-
-def _outcome(world: World, execution_id: str, status: str, *, attempt: int = 1,
-             **facts: Any) -> int:
-    return world.dispatcher.record_outcomes([{
-        "execution_id": execution_id, "attempt": attempt, "status": status,
-        "started_at": world.clock().isoformat(), "finished_at": world.clock().isoformat(),
-        **facts}])
+    return dispatching_world(engine, tmp_path)
 
 
 def test_due_execution_is_sent_with_the_value_sealed_and_only_names_in_the_repr(
         world: World) -> None:
-    execution_id = _ingest(world)
+    execution_id = ingest(world)
     report = world.dispatcher.sweep()
     assert (report.sent, report.failed, report.deferred) == (1, 0, 0)
     [sent] = world.sender.sent
@@ -57,7 +37,7 @@ def test_due_execution_is_sent_with_the_value_sealed_and_only_names_in_the_repr(
 
 
 def test_sealed_values_do_not_open_for_another_attempt(world: World) -> None:
-    execution_id = _ingest(world)
+    execution_id = ingest(world)
     world.dispatcher.sweep()
     with pytest.raises(CryptoError):
         unseal(world.sender.sent[0].envelope["sealed"], keys=world.keys,
@@ -65,7 +45,7 @@ def test_sealed_values_do_not_open_for_another_attempt(world: World) -> None:
 
 
 def test_sent_attempt_records_key_at_version_and_the_execution_runs(world: World) -> None:
-    execution_id = _ingest(world)
+    execution_id = ingest(world)
     world.dispatcher.sweep()
     record = world.events.get_execution("acme", execution_id)
     assert record.status == "running" and record.attempt == 1
@@ -109,7 +89,7 @@ def test_missing_secret_of_an_event_type_parameter_names_the_event_type(
 
 def test_broker_refusal_keeps_the_execution_queued_until_a_send_succeeds(
         world: World) -> None:
-    execution_id = _ingest(world)
+    execution_id = ingest(world)
     world.sender.down = True
     assert world.dispatcher.sweep().deferred == 1
     record = world.events.get_execution("acme", execution_id)
@@ -138,7 +118,7 @@ class _FlushFails:
 
 def test_batch_whose_flush_fails_marks_nothing_sent_and_keeps_every_execution_queued(
         world: World) -> None:
-    ids = [_ingest(world, order) for order in (1, 2, 3)]
+    ids = [ingest(world, order) for order in (1, 2, 3)]
     world.dispatcher.sender = _FlushFails()
     report = world.dispatcher.sweep()
     assert (report.sent, report.deferred) == (0, 3)
@@ -151,152 +131,9 @@ def test_batch_whose_flush_fails_marks_nothing_sent_and_keeps_every_execution_qu
 
 
 def test_claimed_execution_is_not_sent_by_a_second_sweep_while_leased(world: World) -> None:
-    _ingest(world)
+    ingest(world)
     jobs = world.dispatcher._claim()
     assert len(jobs) == 1
     assert world.dispatcher.sweep().sent == 0
     world.clock.advance(world.dispatcher.lease.total_seconds() + 1)
     assert world.dispatcher.sweep().sent == 1
-
-
-def test_started_then_succeeded_outcomes_finish_the_execution(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    assert _outcome(world, execution_id, "started") == 1
-    assert world.events.get_execution("acme", execution_id).attempts[0].status == "running"
-    assert _outcome(world, execution_id, "succeeded", summary="POST 201",
-                    details={"status": 201}) == 1
-    record = world.events.get_execution("acme", execution_id)
-    assert (record.status, record.result_summary) == ("succeeded", "POST 201")
-    assert record.finished_at == world.clock()
-
-
-def test_permanent_failure_outcome_fails_the_execution_with_its_error(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "failed", error="HTTP 403 from the receiver")
-    record = world.events.get_execution("acme", execution_id)
-    assert (record.status, record.error) == ("failed", "HTTP 403 from the receiver")
-
-
-def test_retryable_outcome_schedules_the_next_attempt_after_exponential_backoff(
-        world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "retry", error="HTTP 503")
-    record = world.events.get_execution("acme", execution_id)
-    assert record.status == "retrying"
-    assert record.next_attempt_at == world.clock() + timedelta(seconds=10)
-    world.clock.advance(9)
-    assert world.dispatcher.sweep().sent == 0
-    world.clock.advance(1)
-    assert world.dispatcher.sweep().sent == 1
-    _outcome(world, execution_id, "retry", attempt=2, error="HTTP 503")
-    record = world.events.get_execution("acme", execution_id)
-    assert record.next_attempt_at == world.clock() + timedelta(seconds=20)
-
-
-def test_receivers_retry_after_hint_lengthens_the_backoff(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "retry", error="HTTP 429", retry_after=120)
-    record = world.events.get_execution("acme", execution_id)
-    assert record.next_attempt_at == world.clock() + timedelta(seconds=120)
-
-
-def test_retry_resolves_again_and_records_the_rotated_version(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "retry", error="HTTP 503")
-    world.secrets.set("acme", "API_TOKEN", "tok-rotated-0002-value", actor=ACTOR)
-    world.clock.advance(10)
-    world.dispatcher.sweep()
-    record = world.events.get_execution("acme", execution_id)
-    assert [[s.label for s in a.secrets] for a in record.attempts] == [
-        ["API_TOKEN@1"], ["API_TOKEN@2"]]
-    assert record.attempts[1].trigger == "retry"
-    resent = world.sender.sent[-1].envelope
-    opened = unseal(resent["sealed"], keys=world.keys, execution_id=execution_id, attempt=2,
-                    now=world.clock())
-    assert opened["auth_token"].reveal_text() == "tok-rotated-0002-value"
-    assert resent["idempotency_key"] == world.sender.sent[0].envelope["idempotency_key"]
-
-
-def test_tries_used_up_make_the_execution_dead(world: World) -> None:
-    execution_id = _ingest(world)
-    for attempt in (1, 2, 3):
-        world.dispatcher.sweep()
-        _outcome(world, execution_id, "retry", attempt=attempt, error="HTTP 503")
-        world.clock.advance(3600)
-    record = world.events.get_execution("acme", execution_id)
-    assert record.status == "dead"
-    assert "HTTP 503" in (record.error or "")
-    assert len(record.attempts) == 3
-
-
-def test_outcomes_for_an_old_attempt_or_a_finished_one_are_ignored(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "retry", error="HTTP 503")
-    world.clock.advance(10)
-    world.dispatcher.sweep()
-    assert _outcome(world, execution_id, "succeeded", attempt=1) == 0, "old attempt"
-    assert _outcome(world, execution_id, "succeeded", attempt=2) == 1
-    assert _outcome(world, execution_id, "failed", attempt=2, error="late") == 0, "duplicate"
-    assert world.events.get_execution("acme", execution_id).status == "succeeded"
-
-
-def test_malformed_outcomes_are_ignored_without_failing_the_batch(world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    outcomes: list[Any] = [
-        {"nonsense": True}, "text", {"execution_id": execution_id, "attempt": "x",
-                                     "status": "succeeded"},
-        {"execution_id": execution_id, "attempt": 1, "status": "succeeded"}]
-    applied = world.dispatcher.record_outcomes(outcomes)
-    assert applied == 1
-
-
-def test_error_text_is_scrubbed_of_resolved_values_by_the_dispatcher_too(
-        world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "failed", error=f"the receiver said: bad token {TOKEN}")
-    record = world.events.get_execution("acme", execution_id)
-    assert TOKEN not in (record.error or "") and "bad token" in (record.error or "")
-
-
-def test_running_attempt_without_an_outcome_past_its_deadline_is_lost_and_sent_again(
-        world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    _outcome(world, execution_id, "started")
-    world.clock.advance(20 + 29)  # the action's timeout plus less than the grace
-    assert world.dispatcher.reap_lost() == 0
-    world.clock.advance(2)
-    assert world.dispatcher.reap_lost() == 1
-    assert world.dispatcher.sweep().sent == 1
-    record = world.events.get_execution("acme", execution_id)
-    assert [(a.status, a.trigger) for a in record.attempts] == [("lost", "first"),
-                                                                 ("sent", "lost")]
-
-
-def test_sent_attempt_that_never_starts_is_lost_after_the_start_allowance(
-        world: World) -> None:
-    execution_id = _ingest(world)
-    world.dispatcher.sweep()
-    world.clock.advance(60 + 30 + 20 - 1)
-    assert world.dispatcher.reap_lost() == 0
-    world.clock.advance(2)
-    assert world.dispatcher.reap_lost() == 1
-    assert world.events.get_execution("acme", execution_id).status == "retrying"
-
-
-def test_execution_lost_again_and_again_is_dead(world: World) -> None:
-    execution_id = _ingest(world)
-    for _ in range(world.dispatcher.max_lost):
-        world.dispatcher.sweep()
-        world.clock.advance(3600)
-        world.dispatcher.reap_lost()
-    record = world.events.get_execution("acme", execution_id)
-    assert record.status == "dead" and "lost" in (record.error or "")
