@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Iterator
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import NamedTuple
 from urllib.parse import quote, quote_plus
 
@@ -49,61 +49,63 @@ def forms_of(value: str | bytes) -> list[Form]:
     else:
         text = value
         raw = value.encode("utf-8", "surrogatepass")
-    candidates = list(_text_forms(text)) if text is not None else [Form(raw.decode("latin-1"))]
-    candidates.append(Form(_bytes_repr_body(raw)))
+    texts = list(_text_forms(text)) if text is not None else [raw.decode("latin-1")]
+    texts.append(_bytes_repr_body(raw))
     # Hex dumps of a key or a file secret (digests, debug dumps), in both cases.
-    candidates.extend((Form(raw.hex()), Form(raw.hex().upper())))
-    candidates.extend(_base64_forms(raw))
-    return _distinct(candidates)
-
-
-def _distinct(candidates: list[Form]) -> list[Form]:
-    best: dict[str, Form] = {}
-    for index, form in enumerate(candidates):
-        # The value itself is always kept: if it was accepted, it is masked, however short.
-        if len(form.text) < MIN_FORM_LENGTH and index > 0:
+    hexed = raw.hex()
+    texts.extend((hexed, hexed.upper()))
+    # The value itself is always kept: if it was accepted, it is masked, however short.
+    best = {form: Form(form) for index, form in enumerate(dict.fromkeys(texts))
+            if index == 0 or len(form) >= MIN_FORM_LENGTH}
+    for form in _base64_forms(raw):
+        if len(form.text) < MIN_FORM_LENGTH:
             continue
         seen = best.get(form.text)
-        if seen is None:
-            best[form.text] = form
-        else:
+        if seen is not None:
             # Same text from two encodings: widen as far as the wider of the two asks.
-            best[form.text] = Form(form.text, max(seen.widen_left, form.widen_left),
-                                   max(seen.widen_right, form.widen_right))
+            form = Form(form.text, max(seen.widen_left, form.widen_left),
+                        max(seen.widen_right, form.widen_right))
+        best[form.text] = form
     return list(best.values())
 
 
-def _text_forms(text: str) -> Iterator[Form]:
-    yield Form(text)
-    for quoted in (quote(text, safe=""), quote(text), quote_plus(text, safe=""),
-                   quote_plus(text)):
-        yield Form(quoted)
+def _text_forms(text: str) -> Iterator[str]:
+    # Registration computes these while other threads log: the JSON encoders are called
+    # directly (what `json.dumps` of a str does, without its per-call set-up), and each URL
+    # encoding is lower-cased once even where several encoders agree.
+    yield text
+    urls = [quote(text, safe=""), quote(text)]
+    if " " in text:  # otherwise `quote_plus` is `quote`, and says so in its code
+        urls += [quote_plus(text, safe=""), quote_plus(text)]
+    for quoted in dict.fromkeys(urls):
+        yield quoted
         # Some encoders write the hex digits in lower case (`%2f`).
-        yield Form(_lower_percent_hex(quoted))
-    json_ascii = json.dumps(text)[1:-1]
-    json_native = json.dumps(text, ensure_ascii=False)[1:-1]
+        if "%" in quoted:
+            yield _lower_percent_hex(quoted)
+    json_ascii = encode_basestring_ascii(text)[1:-1]
+    json_native = encode_basestring(text)[1:-1]
     repr_body = repr(text)[1:-1]
-    for escaped in (json_ascii, json_native, repr_body, ascii(text)[1:-1]):
-        yield Form(escaped)
+    yield from (json_ascii, json_native, repr_body, ascii(text)[1:-1])
     # Celery's saferepr escapes the quote and nothing else (`'it\\'s'`), as do shell-ish
     # quoters.
     naive = [text.replace("'", "\\'"), text.replace('"', '\\"')]
-    yield from map(Form, naive)
+    yield from naive
     # The repr of a longer string that holds both quotes: single-quoted, `'` escaped.
     forced_single = repr(text + "'\"")[1:-4]
-    yield Form(forced_single)
+    yield forced_single
     # One level of composition: a repr that was then JSON-encoded (a logged dict rendered to a
     # JSON line) and a JSON document whose text was then repr'd (a message body dump).
     for inner in (repr_body, forced_single, *naive):
-        yield Form(json.dumps(inner)[1:-1])
-    yield Form(repr(json_ascii)[1:-1])
-    yield Form(html.escape(text, quote=True))
-    yield Form(html.escape(text, quote=False))
-    yield Form(html.escape(text, quote=False).translate(_XML_QUOTES))
+        yield encode_basestring_ascii(inner)[1:-1]
+    yield repr(json_ascii)[1:-1]
+    yield html.escape(text, quote=True)
+    unquoted_html = html.escape(text, quote=False)
+    yield unquoted_html
+    yield unquoted_html.translate(_XML_QUOTES)
     if "\n" in text or "\r" in text:
         # A multi-line value (a PEM key) is often printed, and logged, one line at a time.
         for line in text.splitlines():
-            yield Form(line.strip())
+            yield line.strip()
 
 
 def _lower_percent_hex(quoted: str) -> str:

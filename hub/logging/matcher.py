@@ -12,7 +12,8 @@ reports the ranges of a text to mask:
   at 1024 characters and appends `...`; without this rule the head of a secret would survive.
 
 The automaton is the Rust `ahocorasick_rs` (an NFA): linear in the text, and the
-cost of a scan barely grows with the number of forms.
+cost of a scan barely grows with the number of forms. It holds only each form's first and last
+`MIN_FRAGMENT` characters; whole matches are confirmed with `startswith` (see `Matcher`).
 """
 
 from __future__ import annotations
@@ -32,56 +33,62 @@ SEPARATOR = "\x00"
 _ELLIPSES = ("...", "\u2026")
 _BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=")
 
-_FULL, _HEAD, _TAIL = 0, 1, 2
+_HEAD, _TAIL = 0, 1
 _SMALL_AUTOMATON = 2000
 
 Range = tuple[int, int]
 
 
 class Matcher:
-    """An immutable automaton over `forms`; `find(text)` lists the ranges to mask."""
+    """An immutable automaton over `forms`; `find(text)` lists the ranges to mask.
 
-    __slots__ = ("_automaton", "_forms", "_kind", "_owner", "_widen_left", "_widen_right",
+    The automaton holds only the first and last `MIN_FRAGMENT` characters of each form (its
+    "keys"), never the whole form: every occurrence of a form starts with an occurrence of its
+    head, so a head hit followed by `startswith` finds each whole match, and the same hit
+    serves the truncated-head rule. Short keys make the automaton about a fifth of the states
+    of one holding whole forms: a build takes that much less time (and Rust builds hold the
+    GIL), and the scan touches less memory.
+    """
+
+    __slots__ = ("_automaton", "_codes", "_forms", "_offsets", "_widen_left", "_widen_right",
                  "size")
 
     def __init__(self, forms: Iterable[Form]) -> None:
-        patterns: list[str] = []
         self._forms: list[str] = []
-        # Parallel arrays indexed by pattern id: compact, and cheap to read on the hot path.
-        self._kind = array("b")
-        self._owner = array("l")
         self._widen_left = array("b")
         self._widen_right = array("b")
+        # Key text -> codes `owner * 2 + kind`: forms often share a head (a value and its
+        # URL-encoding), and one pattern per distinct key keeps every hit reported once.
+        keys: dict[str, list[int]] = {}
         for form in forms:
             owner = len(self._forms)
             self._forms.append(form.text)
-            self._add(patterns, form.text, _FULL, owner, form.widen_left, form.widen_right)
+            self._widen_left.append(form.widen_left)
+            self._widen_right.append(form.widen_right)
+            keys.setdefault(form.text[:MIN_FRAGMENT], []).append(2 * owner + _HEAD)
             if len(form.text) > MIN_FRAGMENT:
-                self._add(patterns, form.text[:MIN_FRAGMENT], _HEAD, owner)
-                self._add(patterns, form.text[-MIN_FRAGMENT:], _TAIL, owner)
+                keys.setdefault(form.text[-MIN_FRAGMENT:], []).append(2 * owner + _TAIL)
         self.size = len(self._forms)
+        # The codes of pattern p are _codes[_offsets[p]:_offsets[p + 1]]: compact arrays.
+        self._offsets = array("l", [0])
+        self._codes = array("l")
+        for codes in keys.values():
+            self._codes.extend(codes)
+            self._offsets.append(len(self._codes))
         self._automaton = (
             ahocorasick_rs.AhoCorasick(
-                patterns,
+                list(keys),
                 matchkind=ahocorasick_rs.MatchKind.Standard,
                 # Small runs are rebuilt on registration: the quickest build. Big ones are
                 # scanned for every line: the faster, more compact scan.
                 implementation=(ahocorasick_rs.Implementation.NoncontiguousNFA
-                                if len(patterns) < _SMALL_AUTOMATON
+                                if len(keys) < _SMALL_AUTOMATON
                                 else ahocorasick_rs.Implementation.ContiguousNFA),
                 store_patterns=False,
             )
-            if patterns
+            if keys
             else None
         )
-
-    def _add(self, patterns: list[str], text: str, kind: int, owner: int,
-             widen_left: int = 0, widen_right: int = 0) -> None:
-        patterns.append(text)
-        self._kind.append(kind)
-        self._owner.append(owner)
-        self._widen_left.append(widen_left)
-        self._widen_right.append(widen_right)
 
     def find(self, text: str) -> list[Range]:
         """The ranges of `text` to mask (unsorted, possibly overlapping)."""
@@ -90,30 +97,42 @@ class Matcher:
         hits = self._automaton.find_matches_as_indexes(text, overlapping=True)
         if not hits:
             return []
+        forms, codes, offsets = self._forms, self._codes, self._offsets
         ranges: list[Range] = []
         fragments: list[tuple[int, int, int]] = []
         for pattern, start, end in hits:
-            kind = self._kind[pattern]
-            if kind != _FULL:
-                fragments.append((pattern, start, end))
-                continue
-            if self._widen_left[pattern]:
-                start = _widen_left(text, start, self._widen_left[pattern])
-            if self._widen_right[pattern]:
-                end = _widen_right(text, end, self._widen_right[pattern])
-            ranges.append((start, end))
-        for pattern, start, end in fragments:
+            for index in range(offsets[pattern], offsets[pattern + 1]):
+                owner, kind = divmod(codes[index], 2)
+                form = forms[owner]
+                if kind == _HEAD:
+                    if text.startswith(form, start):
+                        ranges.append(self._whole(text, owner, start, start + len(form)))
+                    else:
+                        fragments.append((kind, owner, start))
+                # A tail that ends a whole match was reported with that match's head.
+                elif not text.endswith(form, 0, end):
+                    fragments.append((kind, owner, end))
+        for kind, owner, at in fragments:
+            key = (at, at + MIN_FRAGMENT) if kind == _HEAD else (at - MIN_FRAGMENT, at)
             # A head or tail inside a whole match is the usual case: nothing to check.
-            if any(s <= start and end <= e for s, e in ranges):
+            if any(s <= key[0] and key[1] <= e for s, e in ranges):
                 continue
-            form = self._forms[self._owner[pattern]]
-            if self._kind[pattern] == _HEAD:
-                fragment = _head_fragment(text, start, form)
+            form = forms[owner]
+            if kind == _HEAD:
+                fragment = _head_fragment(text, at, form)
             else:
-                fragment = _tail_fragment(text, end, form)
+                fragment = _tail_fragment(text, at, form)
             if fragment is not None:
                 ranges.append(fragment)
         return ranges
+
+    def _whole(self, text: str, owner: int, start: int, end: int) -> Range:
+        """A whole match, widened over the rest of the base64 groups it touches."""
+        if self._widen_left[owner]:
+            start = _widen_left(text, start, self._widen_left[owner])
+        if self._widen_right[owner]:
+            end = _widen_right(text, end, self._widen_right[owner])
+        return start, end
 
 
 def _widen_left(text: str, start: int, most: int) -> int:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hub.errors import InvalidInput
-from hub.logging.forms import forms_of
+from hub.logging.forms import Form, forms_of
 from hub.logging.matcher import Matcher, Range
 
 REDACTED = "[REDACTED]"
@@ -40,8 +40,9 @@ DEFAULT_MAX_VALUES = 50_000
 
 #: Fold the tiny per-registration runs into the middle run once there are this many.
 _MAX_TINY_RUNS = 4
-#: The most values one registration compiles when it folds trailing runs into its own.
-_MAX_FOLD_VALUES = 16
+#: The most values one registration compiles when it folds trailing runs into its own: the
+#: bound on a registration's own work (16 made the slowest registrations twice as slow).
+_MAX_FOLD_VALUES = 8
 #: Rebuild the base once the middle run holds this many values (or a tenth of the base).
 _MAX_MIDDLE_VALUES = 512
 #: Expired values are dropped by a base rebuild at most this often (seconds of the clock).
@@ -56,6 +57,8 @@ class _Entry:
     label: str | None
     expires_at: float | None
     seq: int
+    #: Computed once at registration: every later fold and rebuild reuses them.
+    forms: list[Form]
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,14 @@ class Scrubber:
                     break
                 folded.append(run)
                 size += len(run.values)
-        merged = set(new).union(*(run.values for run in folded))
-        # Compiled outside the lock: registrations on other threads do not wait for it.
-        run = _Run(Matcher(form for v in merged for form in forms_of(v)), frozenset(merged))
+            known = self._forms_of(v for run in folded for v in run.values)
+        # Computed and compiled outside the lock: other registrations do not wait for it.
+        forms = {value: forms_of(value) for value in new}
+        merged = [*known, *(form for value_forms in forms.values() for form in value_forms)]
+        run = _Run(Matcher(merged), frozenset(new).union(*(run.values for run in folded)))
         with self._lock:
             for value in new:
-                self._entries[value] = _Entry(label, expires_at, next(self._seq))
+                self._entries[value] = _Entry(label, expires_at, next(self._seq), forms[value])
             if expires_at is not None and (self._expiry_due_at is None
                                            or expires_at < self._expiry_due_at):
                 self._expiry_due_at = expires_at
@@ -160,6 +165,14 @@ class Scrubber:
                 f"a value to mask must be at least {self.min_length} characters long "
                 "(shorter ones would mask ordinary text)"
             )
+
+    def _forms_of(self, values: Iterable[Value]) -> list[Form]:
+        """The cached forms of registered values (computed afresh if one was dropped). Locked."""
+        forms: list[Form] = []
+        for value in values:
+            entry = self._entries.get(value)
+            forms.extend(forms_of(value) if entry is None else entry.forms)
+        return forms
 
     def _refresh(self, value: Value, expires_at: float | None) -> bool:
         """Extend an already registered value; False if it is new. Caller holds the lock."""
@@ -236,8 +249,9 @@ class Scrubber:
                     # Fold only the runs after the base: quick, and the base is left alone.
                     merged = runs[1:]
                     keep = set().union(*(run.values for run in merged)) & self._entries.keys()
+                forms = self._forms_of(keep)
             # Compiled without the lock: additions carry on in new tiny runs meanwhile.
-            run = _Run(Matcher(form for v in keep for form in forms_of(v)), frozenset(keep))
+            run = _Run(Matcher(forms), frozenset(keep))
             with self._lock:
                 later = self._runs[len(runs):]
                 prefix = () if full else self._runs[:1]

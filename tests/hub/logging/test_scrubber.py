@@ -137,6 +137,26 @@ def test_overlapping_and_self_overlapping_secrets_are_masked_as_one_range() -> N
     assert scrubber.scrub("abc123zzabc123zz") == REDACTED
 
 
+def test_values_and_forms_sharing_their_first_or_last_six_characters_are_each_masked_whole(
+) -> None:
+    # The automaton holds only each form's first and last six characters; forms that share
+    # them (a value and its URL encoding, two values with one prefix) must each be checked.
+    values = ["shared/head one", "shared/head two!", "one tail/shared", "two! tail/shared"]
+    scrubber = Scrubber(background=False)
+    scrubber.add_many(values[:2])
+    for value in values[2:]:
+        scrubber.add(value)
+    for rebuilt in (False, True):
+        if rebuilt:
+            scrubber.compact()
+        for value in values:
+            for name, encode in ENCODERS.items():
+                if name == "json_of_repr":  # wraps the value in a dict: not the form alone
+                    continue
+                text = f"a={encode(value)} b"
+                assert scrubber.scrub(text) == f"a={REDACTED} b", (name, rebuilt)
+
+
 def test_scrubbing_twice_changes_nothing_more() -> None:
     # L32: idempotence; the replacement itself is never a match.
     scrubber = Scrubber(background=False)
