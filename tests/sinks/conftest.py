@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import POSTGRES_URL, service_missing
 from tests.sinks.sink_receivers import (
-    POSTGRES_URL,
     TABLE_DDL,
     HttpReceiver,
     SmtpReceiver,
     SqlTarget,
     running_http_receiver,
     running_smtp_receiver,
-    service_missing,
 )
 
 

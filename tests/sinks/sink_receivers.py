@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import threading
 import time
@@ -21,7 +20,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from sqlalchemy import create_engine, text
@@ -31,18 +29,6 @@ from sinks.base import Delivery
 TOKEN = "tok-S3cr3t-4b1e-bearer-value"
 USERNAME = "hub-user"
 PASSWORD = "pw-S3cr3t-77c0-password-value"
-POSTGRES_URL = os.environ.get(
-    "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def service_missing(what: str, why: str) -> None:
-    """Skip locally, fail in CI (the rule of tests/conftest.py)."""
-    message = f"{what} is not reachable ({why})"
-    if IN_CI:
-        pytest.fail(message + " and CI=true", pytrace=False)
-    pytest.skip(message)
 
 
 def free_port() -> int:
