@@ -20,21 +20,11 @@ from hub.dispatch import Dispatcher
 from hub.events import EventService
 from hub.sealing import TransportKeys
 from hub.tenants import TenantService
+from tests.clock import FakeClock
 
 ACTOR = "tester"
 #: The value of the `API_TOKEN` secret of `dispatching_world()`.
 TOKEN = "tok-9f8e7d6c5b4a-value"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -62,7 +52,7 @@ class RecordingSender:
 
 @dataclass
 class World:
-    clock: Clock
+    clock: FakeClock
     tenants: TenantService
     automations: AutomationService
     events: EventService
@@ -75,7 +65,7 @@ class World:
     def build(cls, engine: Engine, home: Path) -> World:
         from hub.secrets.store import SecretStore
 
-        clock = Clock()
+        clock = FakeClock(datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
         sessions = db.make_sessionmaker(engine)
         settings = load_settings(home=home, master_key=KeyRing([KeyRing.generate()]).serialize())
         keyring = KeyRing.parse(settings.master_key.get_secret_value(),  # type: ignore[union-attr]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -12,15 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub import audit, db
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.tenants import MAX_CHAIN, TenantService, tenant_id_of, umbrella_chain
-
-
-class SteppingClock:
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+from tests.clock import FakeClock
 
 
 @pytest.fixture
@@ -30,7 +22,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def tenants(sessions: sessionmaker[Session]) -> TenantService:
-    return TenantService(sessions, clock=SteppingClock())
+    return TenantService(sessions, clock=FakeClock(step=timedelta(seconds=1)))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -12,19 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub import db
 from hub.automations import AutomationService
 from hub.secret_value import SecretValue
+from tests.clock import FakeClock
 
 TABLES = ("event_types", "actions", "automations", "secret_references")
-
-
-class SteppingClock:
-    """Each call is one second after the previous one: ordering without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2030, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture
@@ -33,12 +23,12 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def clock() -> SteppingClock:
-    return SteppingClock()
+def clock() -> FakeClock:
+    return FakeClock(step=timedelta(seconds=1))
 
 
 @pytest.fixture
-def make_tenant(sessions: sessionmaker[Session], clock: SteppingClock
+def make_tenant(sessions: sessionmaker[Session], clock: FakeClock
                 ) -> Callable[..., str]:
     """Create a tenant (optionally under an umbrella) the way the hub does; returns its id."""
     from hub.tenants import TenantService, tenant_id_of
@@ -60,7 +50,7 @@ def tenant(make_tenant: Callable[..., str]) -> str:
 
 
 @pytest.fixture
-def service(sessions: sessionmaker[Session], clock: SteppingClock) -> AutomationService:
+def service(sessions: sessionmaker[Session], clock: FakeClock) -> AutomationService:
     return AutomationService(sessions, clock=clock)
 
 
@@ -84,7 +74,7 @@ def rows(sessions: sessionmaker[Session], model: type) -> list[object]:
 
 
 @pytest.fixture
-def make_secret(sessions: sessionmaker[Session], clock: SteppingClock) -> Callable[..., None]:
+def make_secret(sessions: sessionmaker[Session], clock: FakeClock) -> Callable[..., None]:
     """Store a secret `key` in tenant `tenant` through the real store (value irrelevant)."""
     from hub.config import Settings
     from hub.crypto import KeyRing

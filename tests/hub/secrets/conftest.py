@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,27 +15,14 @@ from hub.config import Settings
 from hub.crypto import KeyRing, MasterKey
 from hub.secrets.store import SecretStore
 from hub.tenants import TenantService
+from tests.clock import FakeClock
 
 STORE_TABLES = ("tenants", "audit_log", "secrets", "secret_versions", "master_key_checks")
 
 
-class FakeClock:
-    """Time that moves only when told, by a microsecond per reading (for stable ordering)."""
-
-    def __init__(self, start: datetime = datetime(2030, 1, 1, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(microseconds=1)
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(step=timedelta(microseconds=1))
 
 
 @pytest.fixture

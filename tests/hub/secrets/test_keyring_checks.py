@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from hub.secrets.keyring_checks import open_keyring
 from hub.secrets.models import MasterKeyCheck
 from hub.secrets.store import SecretStore
 from hub.tenants import TenantService
-from tests.hub.secrets.conftest import FakeClock
+from tests.clock import FakeClock
 
 K1 = MasterKey("k1", b"\x01" * 32)
 
@@ -30,7 +31,7 @@ def _settings(home: Path, ring: KeyRing | None = None) -> Settings:
 
 def _store_one_secret(engine: Engine, sessions: sessionmaker[Session], ring: KeyRing,
                       home: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(step=timedelta(microseconds=1))
     TenantService(sessions, clock=clock).create("acme", actor="test")
     SecretStore(sessions, ring, _settings(home, ring), clock=clock).create(
         "acme", "TOKEN", SecretValue("a long enough value"), actor="test")

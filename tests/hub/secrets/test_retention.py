@@ -15,7 +15,7 @@ from hub.secret_value import SecretValue
 from hub.secrets.models import Secret, SecretVersion
 from hub.secrets.store import SecretStore
 from hub.tenants import tenant_id_of
-from tests.hub.secrets.conftest import FakeClock
+from tests.clock import FakeClock
 
 
 def _versions(store: SecretStore, key: str, count: int, clock: FakeClock) -> None:
