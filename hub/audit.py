@@ -137,6 +137,6 @@ def _json_safe(details: Mapping[str, Any]) -> dict[str, Any]:
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    if isinstance(value, tuple | set | frozenset):
-        return sorted(value, key=repr) if not isinstance(value, tuple) else list(value)
+    if isinstance(value, set | frozenset):  # json writes tuples as lists by itself
+        return sorted(value, key=repr)
     raise TypeError(type(value).__name__)

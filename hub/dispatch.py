@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from hub.broker import DELIVERY_QUEUE, DELIVERY_TASK, MAX_TASK_SECONDS, task_time_limits
 from hub.db import transaction
-from hub.errors import HubError, InvalidInput, NotFound
+from hub.errors import HubError, InvalidInput
 from hub.executions import FAILED, FIRST, PENDING, RUNNING, SENT, Attempt, AttemptSecret, Execution
 from hub.logging import get_scrubber
 from hub.logging.celery import VALUE_FREE_REPRS
@@ -148,7 +148,7 @@ class Dispatcher:
         self.max_lost = max_lost
         self.outcomes = OutcomeRecorder(sessions=sessions, clock=clock, batch_size=batch_size,
                                         lost_grace=lost_grace, max_lost=max_lost,
-                                        resolve=self._resolve_present, scrub_ttl=2 * seal_ttl)
+                                        resolve=secrets.resolve_present, scrub_ttl=2 * seal_ttl)
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -243,32 +243,15 @@ class Dispatcher:
         scrubber = get_scrubber()
         for tenant_id, tenant_jobs in by_tenant.items():
             keys = sorted({k for job in tenant_jobs for k in job.plan.secret_params.values()})
-            found = self._resolve_present(tenant_id, keys)
+            found = self.secrets.resolve_present(tenant_id, keys)
             for resolved in found.values():
                 # This process holds the value now; make sure no log line of it shows it.
                 with contextlib.suppress(InvalidInput):  # shorter than anything maskable
                     scrubber.add(resolved.value.reveal(), label=resolved.key,
                                  ttl=self.outcomes.scrub_ttl.total_seconds())
-                self.outcomes.note_registered(_tenant_id(resolved), [resolved.key])
+                self.outcomes.note_registered(resolved.tenant_id, [resolved.key])
             for job in tenant_jobs:
                 self._assign(job, found)
-
-    def _resolve_present(self, tenant_id: str, keys: Sequence[str]) -> dict[str, Resolved]:
-        """The keys that resolve in the tenant, at their current versions; the rest left out.
-        One store call when all of them resolve."""
-        try:
-            return self.secrets.resolve_many(tenant_id, keys)
-        except NotFound:
-            return self._resolve_each(tenant_id, keys)
-
-    def _resolve_each(self, tenant_id: str, keys: Iterable[str]) -> dict[str, Resolved]:
-        found = {}
-        for key in keys:
-            try:
-                found.update(self.secrets.resolve_many(tenant_id, [key]))
-            except NotFound:
-                continue
-        return found
 
     @staticmethod
     def _assign(job: _Job, found: Mapping[str, Resolved]) -> None:
@@ -369,13 +352,9 @@ def _use(job: _Job, attempt_id: int, parameter: str, resolved: Resolved,
     return {"attempt_id": attempt_id, "execution_id": job.execution.id,
             "tenant_id": job.execution.tenant_id, "parameter": parameter,
             "secret_key": resolved.key, "version": int(resolved.version),
-            "source_tenant_id": _tenant_id(resolved), "at": now}
+            "source_tenant_id": resolved.tenant_id, "at": now}
 
 
 def _seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _tenant_id(resolved: Resolved) -> str:
-    return str(getattr(resolved, "tenant_id", None) or resolved.tenant)
 

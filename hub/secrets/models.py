@@ -23,7 +23,6 @@ from hub.db import Base, UTCDateTime
 from hub.names import KEY_LENGTH
 
 TYPES = ("text", "file")
-ORIGINS = ("created", "updated", "restored")
 
 
 class Secret(Base):

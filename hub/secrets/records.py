@@ -52,7 +52,7 @@ class Resolved:
     tenant: str  # the tenant where the key was found (this one or an umbrella)
     type: str
     value: SecretValue
-    tenant_id: str = ""
+    tenant_id: str  # that tenant's id
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.crypto import Envelope
 from hub.db import transaction
 from hub.errors import Conflict, CryptoError, InvalidInput, NotFound
 from hub.secret_value import SecretValue
@@ -151,7 +152,7 @@ class SecretStore(SecretLifecycle):
             if envelope is None:
                 raise Conflict(f"version {version} of secret {key!r} was destroyed and cannot "
                                "be restored")
-            plaintext = self.keyring.decrypt(
+            plaintext = self._open(
                 envelope, value_aad(secret.tenant_id, secret.id, version, secret.type))
             now = self.clock()
             new = self._add_version(session, secret, SecretValue(plaintext), actor=actor,
@@ -242,19 +243,25 @@ class SecretStore(SecretLifecycle):
 
     def resolve_many(self, tenant: str, keys: Iterable[str]) -> dict[str, Resolved]:
         """Every key's value in one query; `NotFound` naming the keys that do not resolve."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        # A bare connection, not an ORM session: this is the hot path of every delivery.
-        with self.engine.connect() as connection:
-            found = self._lookup.find(connection, tenant, wanted)
-        missing = [k for k in wanted if k not in found]
+        wanted = set(keys)
+        resolved = self.resolve_present(tenant, wanted)
+        missing = sorted(wanted - resolved.keys())
         if missing:
             with self.sessions() as session:
                 tenant_id_of(session, tenant)  # a missing tenant says so instead
                 listed = ", ".join(repr(k) for k in missing)
                 raise NotFound(f"secret {listed} not found in tenant {tenant!r} or its "
                                "umbrella tenants", keys=missing, tenant=tenant)
+        return resolved
+
+    def resolve_present(self, tenant: str, keys: Iterable[str]) -> dict[str, Resolved]:
+        """The keys that resolve, in one query; those that do not are simply left out."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        # A bare connection, not an ORM session: this is the hot path of every delivery.
+        with self.engine.connect() as connection:
+            found = self._lookup.find(connection, tenant, wanted)
         return {key: self._decrypt(hit) for key, hit in found.items()}
 
     # -- helpers ---------------------------------------------------------------------------
@@ -262,12 +269,16 @@ class SecretStore(SecretLifecycle):
     def _decrypt(self, hit: Found) -> Resolved:
         if hit.envelope is None:
             raise CryptoError()
-        if not self.keyring.has(hit.envelope.kek_id) and self.reload_keyring is not None:
-            self.keyring = self.reload_keyring()
         aad = value_aad(hit.tenant_id, hit.secret_id, hit.version, hit.type)
         return Resolved(key=hit.key, version=hit.version, tenant=hit.tenant_name, type=hit.type,
-                        value=SecretValue(self.keyring.decrypt(hit.envelope, aad)),
+                        value=SecretValue(self._open(hit.envelope, aad)),
                         tenant_id=hit.tenant_id)
+
+    def _open(self, envelope: Envelope, aad: bytes) -> bytes:
+        """Decrypt, first re-reading the ring if a rotation wrapped this under a newer key."""
+        if not self.keyring.has(envelope.kek_id) and self.reload_keyring is not None:
+            self.keyring = self.reload_keyring()
+        return self.keyring.decrypt(envelope, aad)
 
     def _add_version(self, session: Session, secret: Secret, value: SecretValue, *,
                      actor: Actor, origin: str, note: str | None, now: datetime,

@@ -179,9 +179,9 @@ class _CountingStore:
         self.store = store
         self.lookups = 0
 
-    def resolve_many(self, tenant: str, keys: Any) -> dict[str, Resolved]:
+    def resolve_present(self, tenant: str, keys: Any) -> dict[str, Resolved]:
         self.lookups += 1
-        return self.store.resolve_many(tenant, keys)
+        return self.store.resolve_present(tenant, keys)
 
 
 def _restart(world: World, monkeypatch: pytest.MonkeyPatch) -> _CountingStore:

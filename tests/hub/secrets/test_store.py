@@ -152,6 +152,14 @@ def test_resolve_many_names_every_missing_key(store: SecretStore) -> None:
     assert "acme" in caught.value.message
 
 
+def test_resolve_present_returns_the_keys_that_resolve_and_leaves_out_the_rest(
+        store: SecretStore) -> None:
+    store.create("acme", "THERE", SecretValue(PASSWORD), actor="test")
+    found = store.resolve_present("acme", ["THERE", "GONE"])
+    assert list(found) == ["THERE"]
+    assert found["THERE"].value.reveal_text() == PASSWORD and found["THERE"].version == 1
+
+
 def test_resolve_accepts_the_tenant_id_as_well_as_its_name(store: SecretStore,
                                                            sessions: sessionmaker[Session],
                                                            ) -> None:
