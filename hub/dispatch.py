@@ -14,7 +14,6 @@ What follows a send (worker outcomes, retries, lost attempts) lives in `hub.outc
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -27,9 +26,8 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from hub.broker import DELIVERY_QUEUE, DELIVERY_TASK, MAX_TASK_SECONDS, task_time_limits
 from hub.db import transaction
-from hub.errors import HubError, InvalidInput
+from hub.errors import HubError
 from hub.executions import FAILED, FIRST, PENDING, RUNNING, SENT, Attempt, AttemptSecret, Execution
-from hub.logging import get_scrubber
 from hub.logging.celery import VALUE_FREE_REPRS
 from hub.outcomes import OutcomeRecorder
 from hub.parameters import render_parameters
@@ -235,21 +233,24 @@ class Dispatcher:
             job.error = f"cannot prepare action {execution.action_name!r}: {exc.message}"
 
     def _resolve(self, jobs: Sequence[_Job]) -> None:
-        """Resolve every job's secrets, one store call per tenant when all keys exist."""
+        """Resolve every job's secrets, one store call per tenant."""
         by_tenant: dict[str, list[_Job]] = {}
         for job in jobs:
             if job.error is None and job.plan.secret_params:
                 by_tenant.setdefault(job.execution.tenant_id, []).append(job)
-        scrubber = get_scrubber()
         for tenant_id, tenant_jobs in by_tenant.items():
             keys = sorted({k for job in tenant_jobs for k in job.plan.secret_params.values()})
-            found = self.secrets.resolve_present(tenant_id, keys)
-            for resolved in found.values():
-                # This process holds the value now; make sure no log line of it shows it.
-                with contextlib.suppress(InvalidInput):  # shorter than anything maskable
-                    scrubber.add(resolved.value.reveal(), label=resolved.key,
-                                 ttl=self.outcomes.scrub_ttl.total_seconds())
-                self.outcomes.note_registered(resolved.tenant_id, [resolved.key])
+            try:
+                found = self.secrets.resolve_present(tenant_id, keys)
+            except HubError as exc:
+                # An undecryptable value fails this tenant's jobs, not the whole batch (which
+                # would be claimed, and fail, again and again).
+                for job in tenant_jobs:
+                    job.error = (f"cannot resolve the secrets of action "
+                                 f"{job.execution.action_name!r}: {exc.message}")
+                continue
+            # This process holds the values now; make sure no log line of it shows them.
+            self.outcomes.register(found.values())
             for job in tenant_jobs:
                 self._assign(job, found)
 

@@ -76,9 +76,9 @@ class OutcomeRecorder:
     lost_grace: timedelta
     """How long past its timeout a started attempt may stay silent before it is lost."""
     max_lost: int
-    resolve: Resolve | None = None
+    resolve: Resolve
     """The dispatcher's secret lookup, to register an attempt's values before its texts are
-    scrubbed; None leaves the scrubber with what it already knows."""
+    scrubbed."""
     scrub_ttl: timedelta = timedelta(hours=2)
     """How long a value registered with the scrubber stays masked at least."""
     _registered: dict[tuple[str, str], datetime] = field(default_factory=dict, init=False,
@@ -134,8 +134,6 @@ class OutcomeRecorder:
     def _register_secrets(self, outcomes: Sequence[Mapping[str, Any]]) -> None:
         """Give the scrubber the values of the secrets that the attempts of outcomes carrying
         text received, unless this process registered them recently."""
-        if self.resolve is None:
-            return
         wanted = {(str(o["execution_id"]), int(o["attempt"])) for o in outcomes
                   if any(o.get(name) for name in TEXT_FIELDS)}
         if not wanted:
@@ -152,7 +150,6 @@ class OutcomeRecorder:
             until = self._registered.get((tenant_id, key))
             if (execution_id, number) in wanted and (until is None or until <= now):
                 due.setdefault(tenant_id, set()).add(key)
-        scrubber = get_scrubber()
         for tenant_id, keys in sorted(due.items()):
             try:
                 found = self.resolve(tenant_id, sorted(keys))
@@ -160,11 +157,19 @@ class OutcomeRecorder:
                 logger.warning("could not register an attempt's secrets with the scrubber (%s)",
                                type(exc).__name__)
                 continue
-            values = [r.value.reveal() for r in found.values()]
-            # Shorter values are refused by the store and would mask ordinary text.
-            scrubber.add_many([v for v in values if len(v) >= scrubber.min_length],
-                              ttl=self.scrub_ttl.total_seconds())
-            self.note_registered(tenant_id, keys)
+            self.register(found.values())
+            self.note_registered(tenant_id, keys)  # also those that no longer resolve
+
+    def register(self, found: Iterable[Resolved]) -> None:
+        """Give the scrubber values this process holds now, and remember that it did."""
+        found = list(found)
+        scrubber = get_scrubber()
+        values = [r.value.reveal() for r in found]
+        # Shorter values are refused by the store and would mask ordinary text.
+        scrubber.add_many([v for v in values if len(v) >= scrubber.min_length],
+                          ttl=self.scrub_ttl.total_seconds())
+        for resolved in found:
+            self.note_registered(resolved.tenant_id, [resolved.key])
 
     # -- applying one outcome --------------------------------------------------------------
 

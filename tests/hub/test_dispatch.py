@@ -137,3 +137,18 @@ def test_claimed_execution_is_not_sent_by_a_second_sweep_while_leased(world: Wor
     assert world.dispatcher.sweep().sent == 0
     world.clock.advance(world.dispatcher.lease.total_seconds() + 1)
     assert world.dispatcher.sweep().sent == 1
+
+
+def test_an_undecryptable_secret_fails_its_executions_without_stalling_the_sweep(
+        world: World) -> None:
+    from hub.crypto import KeyRing, MasterKey
+
+    execution_id = ingest(world)
+    # The right key id with the wrong material: the stored value no longer opens.
+    world.secrets.keyring = KeyRing([MasterKey(world.secrets.keyring.primary_id, b"\x01" * 32)])
+    report = world.dispatcher.sweep()
+    assert (report.sent, report.failed) == (0, 1)
+    record = world.events.get_execution("acme", execution_id)
+    assert record.status == "failed"
+    assert record.error == "cannot resolve the secrets of action 'notify': decryption failed"
+    assert world.sender.sent == []
