@@ -187,8 +187,10 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _display_url(url: str) -> str:
-    """Scheme, host and path only: query strings may carry signatures or tokens."""
-    return str(httpx.URL(url).copy_with(query=None, fragment=None))
+    """Scheme and host only. Paths and queries of webhook URLs often are the credential (a
+    SECRET-bound `url`), and a shown prefix of a secret is not something a scrubber can mask."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(path="/", query=None, fragment=None)).rstrip("/")
 
 
 SINK = Sink(

@@ -32,7 +32,7 @@ def test_bearer_token_reaches_the_server_and_stays_out_of_the_result(
 ) -> None:
     params = bearer(f"{http_receiver.url}/hook")
     result = SINK.deliver(params, make_delivery())
-    assert result.summary == f"POST {http_receiver.url}/hook -> 201"
+    assert result.summary == f"POST {http_receiver.url} -> 201"
     assert result.details == {"status_code": 201}
     assert http_receiver.requests[0]["headers"]["Authorization"] == f"Bearer {TOKEN}"
     assert_hidden(SECRETS, result, params)
@@ -146,8 +146,20 @@ def test_timeout_is_retryable_and_capped_by_the_delivery_timeout(
 
 def test_query_string_stays_out_of_the_summary(http_receiver: HttpReceiver) -> None:
     result = SINK.deliver(bearer(f"{http_receiver.url}/hook?sig=qs-S3cr3t"), make_delivery())
-    assert result.summary == f"POST {http_receiver.url}/hook -> 201"
+    assert result.summary == f"POST {http_receiver.url} -> 201"
     assert http_receiver.requests[0]["path"] == "/hook?sig=qs-S3cr3t"
+
+
+def test_a_secret_webhook_path_stays_out_of_summaries_and_errors(
+        http_receiver: HttpReceiver) -> None:
+    # Slack-style webhooks carry the credential in the path; a `url` bound to a SECRET is
+    # registered whole, and a shown prefix of it would not be masked.
+    secret_path = "/services/T0/B0/XXXXsecretpath"
+    ok = SINK.deliver(bearer(f"{http_receiver.url}/hook{secret_path}?sig=abc"), make_delivery())
+    assert secret_path not in ok.summary and "services" not in ok.summary
+    with pytest.raises(PermanentSinkError) as caught:
+        SINK.deliver(bearer(f"{http_receiver.url}/status/404{secret_path}"), make_delivery())
+    assert "services" not in str(caught.value)
 
 
 def test_credentials_inside_the_url_are_refused_without_echo() -> None:
