@@ -108,21 +108,26 @@ class TenantService:
 
     def create(self, name: str, *, umbrella: str | None = None, actor: str) -> TenantInfo:
         """A new tenant; `Conflict` if the name is taken, `NotFound` if the umbrella is missing."""
-        check_tenant_name(name)
         with transaction(self.sessions) as session:
-            if session.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
-                raise Conflict(f"tenant {name!r} already exists")
-            umbrella_row = self._row(session, umbrella) if umbrella is not None else None
-            if umbrella_row is not None:
-                self._refuse_long_chain(session, 1, umbrella_row.id)
-            now = self.clock()
-            row = Tenant(id=str(uuid.uuid4()), name=name, created_at=now,
-                         umbrella_id=umbrella_row.id if umbrella_row else None)
-            session.add(row)
-            session.flush()
-            audit.record(session, tenant_id=row.id, actor=actor, action="tenant.create",
-                         target=f"tenant:{name}", at=now, details={"umbrella": umbrella})
-            return _info(row, umbrella_row)
+            return self.create_in(session, name, umbrella=umbrella, actor=actor)
+
+    def create_in(self, session: Session, name: str, *, umbrella: str | None = None,
+                  actor: str) -> TenantInfo:
+        """`create` inside the caller's transaction (e.g. together with its admin token)."""
+        check_tenant_name(name)
+        if session.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
+            raise Conflict(f"tenant {name!r} already exists")
+        umbrella_row = self._row(session, umbrella) if umbrella is not None else None
+        if umbrella_row is not None:
+            self._refuse_long_chain(session, 1, umbrella_row.id)
+        now = self.clock()
+        row = Tenant(id=str(uuid.uuid4()), name=name, created_at=now,
+                     umbrella_id=umbrella_row.id if umbrella_row else None)
+        session.add(row)
+        session.flush()
+        audit.record(session, tenant_id=row.id, actor=actor, action="tenant.create",
+                     target=f"tenant:{name}", at=now, details={"umbrella": umbrella})
+        return _info(row, umbrella_row)
 
     def get(self, name: str) -> TenantInfo:
         """The tenant named (or identified by) `name`."""

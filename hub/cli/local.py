@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -17,6 +17,10 @@ from sqlalchemy import Engine
 from hub import db
 from hub.config import Settings
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+    from hub.tenants import TenantInfo
 
 
 def fail(exc: HubError) -> NoReturn:
@@ -38,3 +42,14 @@ def local_engine(settings: Settings, *, current_schema: bool = False) -> Iterato
         yield engine
     finally:
         engine.dispose()
+
+
+def create_tenant_with_admin(hub: Hub, name: str, *, umbrella: str | None = None,
+                             actor: str) -> tuple[TenantInfo, str]:
+    """A new tenant and its first admin token, in one transaction: never one without the
+    other. Returns the tenant and the token (shown once)."""
+    with db.transaction(hub.sessions) as session:
+        tenant = hub.tenants.create_in(session, name, umbrella=umbrella, actor=actor)
+        issued = hub.tokens.create_in(session, tenant.id, "admin", actor=actor,
+                                      description=f"admin token made with tenant {name}")
+    return tenant, issued.token

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.local import fail
+from hub.cli.local import create_tenant_with_admin, fail
 from hub.config import load_settings
 from hub.errors import HubError
 
@@ -38,29 +38,25 @@ def create(
 ) -> None:
     """Create a tenant and print its admin token (once: keep it)."""
     from hub.runtime import open_hub
-    from hub.tokens import TokenService
 
     try:
         hub = open_hub(load_settings())
     except HubError as exc:
         fail(exc)
     try:
-        tenant = hub.tenants.create(name, umbrella=umbrella, actor=ACTOR)
-        issued = TokenService(hub.sessions, clock=hub.clock).create(
-            tenant.id, "admin", description=f"admin token made with tenant {tenant.name}",
-            actor=ACTOR)
+        tenant, token = create_tenant_with_admin(hub, name, umbrella=umbrella, actor=ACTOR)
     except HubError as exc:
         fail(exc)
     finally:
         hub.close()
     if as_json:
         typer.echo(json.dumps({"tenant": tenant.name, "tenant_id": tenant.id,
-                               "umbrella": umbrella, "token": issued.token}))
+                               "umbrella": umbrella, "token": token}))
         return
     suffix = f" under umbrella {umbrella!r}" if umbrella else ""
     typer.echo(f"Created tenant {tenant.name!r}{suffix}.")
     typer.echo("Its admin token, shown this once (the hub keeps only a hash):")
-    typer.echo(issued.token)
+    typer.echo(token)
 
 
 @tenants_app.command("list")

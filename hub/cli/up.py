@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.local import fail
+from hub.cli.local import create_tenant_with_admin, fail
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 
@@ -137,7 +137,6 @@ def prepare_first_run(settings: Settings) -> str | None:
     from hub import db
     from hub.keyfiles import load_master_keyring, load_transport_keys
     from hub.runtime import open_hub
-    from hub.tokens import TokenService
 
     settings.ensure_home()
     engine = db.make_engine(settings.effective_database_url)
@@ -151,10 +150,8 @@ def prepare_first_run(settings: Settings) -> str | None:
     try:
         if any(t.name == DEFAULT_TENANT for t in hub.tenants.list()):
             return None
-        tenant = hub.tenants.create(DEFAULT_TENANT, actor="hubctl up")
-        issued = TokenService(hub.sessions, clock=hub.clock).create(
-            tenant.id, "admin", description="first-run admin token", actor="hubctl up")
-        return issued.token
+        _, token = create_tenant_with_admin(hub, DEFAULT_TENANT, actor="hubctl up")
+        return token
     finally:
         hub.close()
 
